@@ -1,0 +1,407 @@
+//! The catalog: a SQLite database in the state directory that remembers every run (attempted
+//! and finished kept apart), its metrics and every verification. `stats`, `status` and the
+//! monitors read it; the repository stays the source of truth for what is stored.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("cannot create state directory {path}: {source}; pass --state-dir to use another")]
+    StateDir { path: PathBuf, source: std::io::Error },
+    #[error("catalog {path}: {source}")]
+    Sql { path: PathBuf, source: rusqlite::Error },
+    #[error("catalog {path} has schema version {found}, newer than this dxbackup knows ({known}); upgrade dxbackup")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+}
+
+type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+/// Forward-only migrations; index + 1 is the schema version. Never edit or drop one.
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    source TEXT,
+    repository TEXT,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    snapshot_id TEXT,
+    error TEXT,
+    duration_ms INTEGER,
+    bytes_read INTEGER,
+    bytes_added INTEGER,
+    bytes_added_packed INTEGER,
+    files_new INTEGER,
+    files_changed INTEGER,
+    files_unmodified INTEGER
+);
+CREATE INDEX runs_by_source ON runs(source, started_at);
+CREATE TABLE verifications (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id),
+    repository TEXT NOT NULL,
+    at TEXT NOT NULL,
+    read_data_pct REAL,
+    errors INTEGER NOT NULL,
+    warnings INTEGER NOT NULL,
+    findings TEXT NOT NULL
+);
+"];
+
+/// How a run ended. `Running` is what an attempt looks like until it finishes; a run still
+/// `Running` whose process is gone is marked `Interrupted` at the next start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Ok,
+    Warning,
+    Failed,
+    Interrupted,
+}
+
+impl RunStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Ok => "ok",
+            Self::Warning => "warning",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "running" => Self::Running,
+            "ok" => Self::Ok,
+            "warning" => Self::Warning,
+            "interrupted" => Self::Interrupted,
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// Figures of one backup run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    pub bytes_read: u64,
+    pub bytes_added: u64,
+    pub bytes_added_packed: u64,
+    pub files_new: u64,
+    pub files_changed: u64,
+    pub files_unmodified: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub id: i64,
+    pub command: String,
+    pub source: Option<String>,
+    pub repository: Option<String>,
+    pub started_at: jiff::Timestamp,
+    pub finished_at: Option<jiff::Timestamp>,
+    pub status: RunStatus,
+    pub snapshot_id: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub metrics: Option<Metrics>,
+}
+
+impl RunRecord {
+    pub fn duration(&self) -> Option<Duration> {
+        self.duration_ms.map(Duration::from_millis)
+    }
+}
+
+/// The end of a run, as recorded.
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub status: RunStatus,
+    pub snapshot_id: Option<String>,
+    pub error: Option<String>,
+    pub duration: Duration,
+    pub metrics: Option<Metrics>,
+}
+
+pub struct Catalog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Catalog {
+    /// Opens (creating and migrating as needed) `catalog.db` in `state_dir`.
+    pub fn open(state_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(state_dir).map_err(|source| CatalogError::StateDir {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+        let path = state_dir.join("catalog.db");
+        let sql = |source| CatalogError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
+        let cat = Self { conn, path };
+        cat.migrate()?;
+        cat.mark_orphans()?;
+        Ok(cat)
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> CatalogError {
+        CatalogError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.sql(e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(CatalogError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known,
+            });
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+            tx.execute_batch(m).map_err(|e| self.sql(e))?;
+            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(|e| self.sql(e))?;
+            tx.commit().map_err(|e| self.sql(e))?;
+        }
+        Ok(())
+    }
+
+    /// Runs left `running` by a process that no longer exists were killed: say so.
+    fn mark_orphans(&self) -> Result<()> {
+        let host = crate::host_name();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?1")
+            .map_err(|e| self.sql(e))?;
+        let rows: Vec<(i64, i64)> = stmt
+            .query_map([&host], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.sql(e))?;
+        for (id, pid) in rows {
+            if !process_alive(pid) {
+                self.conn
+                    .execute(
+                        "UPDATE runs SET status = 'interrupted', error = 'the process ended before the run finished (killed or crashed)' WHERE id = ?1",
+                        [id],
+                    )
+                    .map_err(|e| self.sql(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that a run started; returns its id.
+    pub fn start_run(&self, command: &str, source: Option<&str>, repository: Option<&str>) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (command, source, repository, host, pid, started_at, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running')",
+                params![
+                    command,
+                    source,
+                    repository,
+                    crate::host_name(),
+                    std::process::id(),
+                    jiff::Timestamp::now().to_string()
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn finish_run(&self, id: i64, end: &RunEnd) -> Result<()> {
+        let m = end.metrics.clone();
+        let m = m.as_ref();
+        let int = |v: Option<u64>| v.map(|v| i64::try_from(v).unwrap_or(i64::MAX));
+        self.conn
+            .execute(
+                "UPDATE runs SET finished_at = ?2, status = ?3, snapshot_id = ?4, error = ?5, duration_ms = ?6,
+                 bytes_read = ?7, bytes_added = ?8, bytes_added_packed = ?9, files_new = ?10,
+                 files_changed = ?11, files_unmodified = ?12 WHERE id = ?1",
+                params![
+                    id,
+                    jiff::Timestamp::now().to_string(),
+                    end.status.as_str(),
+                    end.snapshot_id,
+                    end.error,
+                    int(Some(end.duration.as_millis() as u64)),
+                    int(m.map(|m| m.bytes_read)),
+                    int(m.map(|m| m.bytes_added)),
+                    int(m.map(|m| m.bytes_added_packed)),
+                    int(m.map(|m| m.files_new)),
+                    int(m.map(|m| m.files_changed)),
+                    int(m.map(|m| m.files_unmodified)),
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// Runs of `command` (all commands when `None`), newest last, at most `last` of them.
+    pub fn runs(&self, command: Option<&str>, source: Option<&str>, last: usize) -> Result<Vec<RunRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, command, source, repository, started_at, finished_at, status, snapshot_id, error,
+                        duration_ms, bytes_read, bytes_added, bytes_added_packed, files_new, files_changed,
+                        files_unmodified
+                 FROM runs WHERE (?1 IS NULL OR command = ?1) AND (?2 IS NULL OR source = ?2)
+                 ORDER BY id DESC LIMIT ?3",
+            )
+            .map_err(|e| self.sql(e))?;
+        let mut rows: Vec<RunRecord> = stmt
+            .query_map(params![command, source, last as i64], row_to_run)
+            .and_then(Iterator::collect)
+            .map_err(|e| self.sql(e))?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    pub fn record_verification(
+        &self,
+        run_id: Option<i64>,
+        repository: &str,
+        read_data_pct: Option<f64>,
+        errors: usize,
+        warnings: usize,
+        findings: &[String],
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO verifications (run_id, repository, at, read_data_pct, errors, warnings, findings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    run_id,
+                    repository,
+                    jiff::Timestamp::now().to_string(),
+                    read_data_pct,
+                    errors as i64,
+                    warnings as i64,
+                    serde_json::to_string(findings).unwrap_or_default()
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// The newest verification of a repository: (time, errors).
+    pub fn last_verification(&self, repository: &str) -> Result<Option<(String, i64)>> {
+        self.conn
+            .query_row(
+                "SELECT at, errors FROM verifications WHERE repository = ?1 ORDER BY id DESC LIMIT 1",
+                [repository],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+}
+
+fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+    let ts = |s: Option<String>| s.and_then(|s| s.parse::<jiff::Timestamp>().ok());
+    let u = |v: Option<i64>| v.map(|v| v.max(0) as u64);
+    let bytes_read: Option<i64> = r.get(10)?;
+    let metrics = bytes_read.map(|_| -> rusqlite::Result<Metrics> {
+        Ok(Metrics {
+            bytes_read: u(r.get(10)?).unwrap_or(0),
+            bytes_added: u(r.get(11)?).unwrap_or(0),
+            bytes_added_packed: u(r.get(12)?).unwrap_or(0),
+            files_new: u(r.get(13)?).unwrap_or(0),
+            files_changed: u(r.get(14)?).unwrap_or(0),
+            files_unmodified: u(r.get(15)?).unwrap_or(0),
+        })
+    });
+    Ok(RunRecord {
+        id: r.get(0)?,
+        command: r.get(1)?,
+        source: r.get(2)?,
+        repository: r.get(3)?,
+        started_at: ts(r.get(4)?).unwrap_or_default(),
+        finished_at: ts(r.get(5)?),
+        status: RunStatus::parse(&r.get::<_, String>(6)?),
+        snapshot_id: r.get(7)?,
+        error: r.get(8)?,
+        duration_ms: u(r.get(9)?),
+        metrics: metrics.transpose()?,
+    })
+}
+
+fn process_alive(pid: i64) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks existence; EPERM means it exists but belongs to someone else.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_recorded_and_orphans_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cat = Catalog::open(dir.path()).unwrap();
+        let a = cat.start_run("backup", Some("datax"), Some("local")).unwrap();
+        let end = RunEnd {
+            status: RunStatus::Ok,
+            snapshot_id: Some("abc".into()),
+            error: None,
+            duration: Duration::from_millis(1500),
+            metrics: Some(Metrics {
+                bytes_read: 10,
+                ..Metrics::default()
+            }),
+        };
+        cat.finish_run(a, &end).unwrap();
+        // An attempt by a process that is gone (pid 2^31-1 does not exist).
+        cat.conn
+            .execute(
+                "INSERT INTO runs (command, host, pid, started_at, status) VALUES ('backup', ?1, 2147483646, '2026-01-01T00:00:00Z', 'running')",
+                [crate::host_name()],
+            )
+            .unwrap();
+        drop(cat);
+        let cat = Catalog::open(dir.path()).unwrap();
+        let runs = cat.runs(None, None, 10).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].status, RunStatus::Ok);
+        assert_eq!(runs[0].duration_ms, Some(1500));
+        assert_eq!(runs[0].metrics.as_ref().unwrap().bytes_read, 10);
+        assert_eq!(runs[1].status, RunStatus::Interrupted);
+        assert_eq!(cat.runs(Some("backup"), Some("datax"), 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Catalog::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join("catalog.db")).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Catalog::open(dir.path()).err().unwrap();
+        assert!(err.to_string().contains("upgrade dxbackup"), "{err}");
+    }
+}

@@ -1,0 +1,234 @@
+//! The command line: argument types, the shared context every command runs in, and output
+//! helpers. One file per command under `cli/`; each parses nothing itself and prints results
+//! on stdout (`--json` for machines), logs and progress on stderr.
+
+mod backup;
+mod config_check;
+mod context;
+mod diff;
+mod forget;
+mod init;
+mod log;
+mod restore;
+mod run;
+mod snapshots;
+mod stats;
+mod verify;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use context::Ctx;
+
+/// How a command ended; the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// 0: everything done.
+    Ok = 0,
+    /// 1: finished, with warnings or partial failures.
+    Warning = 1,
+    /// 2: error: bad config, wrong password, nothing done.
+    Error = 2,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dxbackup",
+    version,
+    about = "Backup and disaster recovery for DataX deployments",
+    long_about = "Backup and disaster recovery for DataX deployments: encrypted, deduplicated \
+snapshots of a DataX home in a restic-compatible repository, with job history, verification, \
+retention and performance figures.",
+    after_help = "Examples:\n  dxbackup -c examples/quickstart.toml run\n  dxbackup init\n  dxbackup backup datax\n  dxbackup restore latest --target /opt/datax --mode fast\n\n\
+Config: --config, then $DXBACKUP_CONFIG, ./dxbackup.toml, /etc/dxbackup/dxbackup.toml.\n\
+Exit codes: 0 ok; 1 finished with warnings or partial failures; 2 error (bad config, wrong \
+password, damaged repository, nothing done).\n"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file [default: $DXBACKUP_CONFIG, ./dxbackup.toml, /etc/dxbackup/dxbackup.toml]
+    #[arg(short, long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the catalog lives [default: $XDG_STATE_HOME/dxbackup, /var/lib/dxbackup for root]
+    #[arg(long, global = true, value_name = "DIR", env = "DXBACKUP_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Machine-readable output on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only errors on stderr, no progress bars
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the configured repositories (an existing one is only opened)
+    #[command(after_help = "Examples:\n  dxbackup init\n  dxbackup -c /etc/dxbackup/dxbackup.toml init\n\n\
+An existing repository is never overwritten: init then opens it, which checks the password.")]
+    Init,
+    /// Back up sources into the primary repository
+    #[command(after_help = "Examples:\n  dxbackup backup            # every source\n  dxbackup backup datax      # one source\n  dxbackup --json backup")]
+    Backup(backup::BackupArgs),
+    /// The main job: init, back up every source, apply retention, verify
+    #[command(after_help = "Examples:\n  dxbackup -c examples/quickstart.toml run\n  dxbackup --json run\n\n\
+Runs init for repositories with auto-init = true, backs up every source, forgets and prunes \
+per [retention], checks the repository structure, and prints one summary.")]
+    Run(run::RunArgs),
+    /// List snapshots
+    #[command(after_help = "Examples:\n  dxbackup snapshots\n  dxbackup snapshots --source datax --json")]
+    Snapshots(snapshots::SnapshotsArgs),
+    /// Files added, removed and modified between two snapshots; DataX jobs by JSON path
+    #[command(after_help = "Examples:\n  dxbackup diff 1a2b3c4d latest\n  dxbackup diff 1a2b3c4d 5e6f7a8b --json\n\n\
+Job JSON changes are shown by path, e.g. `job.setting.speed.channel: 2 -> 4`; values of keys \
+ending in password or accessKey are always masked.")]
+    Diff(diff::DiffArgs),
+    /// Every version of one file across snapshots
+    #[command(after_help = "Examples:\n  dxbackup log job/mysql2mysql_orders.json\n  dxbackup log job/mysql2mysql_orders.json --show 1a2b3c4d")]
+    Log(log::LogArgs),
+    /// Restore a snapshot (all, core first, or a selection) into a folder
+    #[command(after_help = "Examples:\n  dxbackup restore latest --target /opt/datax\n  dxbackup restore latest --target /opt/datax --mode fast\n  \
+dxbackup restore 1a2b3c4d --target /tmp/r --only conf,job/mysql2mysql_orders.json\n  dxbackup restore latest --target /tmp/r --dry-run\n\n\
+Files are written under a temporary name and renamed into place. A damaged file is reported \
+and skipped, the rest restored, and the exit code is 1.")]
+    Restore(restore::RestoreArgs),
+    /// Check repositories; with --read-data also read and hash the data
+    #[command(after_help = "Examples:\n  dxbackup verify\n  dxbackup verify --read-data\n  dxbackup verify --read-data=10")]
+    Verify(verify::VerifyArgs),
+    /// Apply the retention policy
+    #[command(after_help = "Examples:\n  dxbackup forget --dry-run\n  dxbackup forget --prune")]
+    Forget(forget::ForgetArgs),
+    /// Per-run figures with averages and warnings
+    #[command(after_help = "Examples:\n  dxbackup stats\n  dxbackup stats --source datax --last 50 --json")]
+    Stats(stats::StatsArgs),
+    /// Configuration tools
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Report every problem of the config file at once, as FILE:LINE:COL: KEY: message
+    #[command(after_help = "Examples:\n  dxbackup config check\n  dxbackup -c /etc/dxbackup/dxbackup.toml config check")]
+    Check,
+}
+
+/// Parses arguments, runs the command, returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    crate::repo::set_progress_visible(progress_visible(&cli.global));
+    match dispatch(cli) {
+        Ok(code) => code as i32,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return 0;
+            }
+            eprintln!("error: {e:#}");
+            Exit::Error as i32
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+    if let Command::Config(ConfigCommand::Check) = cli.command {
+        return config_check::run(&cli.global);
+    }
+    let ctx = Ctx::load(cli.global)?;
+    match cli.command {
+        Command::Init => init::run(&ctx),
+        Command::Backup(a) => backup::run(&ctx, &a),
+        Command::Run(a) => run::run(&ctx, &a),
+        Command::Snapshots(a) => snapshots::run(&ctx, &a),
+        Command::Diff(a) => diff::run(&ctx, &a),
+        Command::Log(a) => log::run(&ctx, &a),
+        Command::Restore(a) => restore::run(&ctx, &a),
+        Command::Verify(a) => verify::run(&ctx, &a),
+        Command::Forget(a) => forget::run(&ctx, &a),
+        Command::Stats(a) => stats::run(&ctx, &a),
+        Command::Config(_) => unreachable!("handled above"),
+    }
+}
+
+fn init_logging(g: &GlobalArgs) {
+    let default = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info,rustic_core=warn",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DXBACKUP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .try_init();
+}
+
+fn progress_visible(g: &GlobalArgs) -> bool {
+    use std::io::IsTerminal;
+    !g.quiet && !g.json && std::io::stderr().is_terminal()
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// `1.2 GiB`-style sizes.
+pub fn bytes(n: u64) -> String {
+    bytesize::ByteSize(n).display().iec().to_string()
+}
+
+/// Megabytes (10^6) per second, the seed's unit.
+pub fn mb_per_s(bytes: u64, secs: f64) -> f64 {
+    if secs <= 0.0 {
+        0.0
+    } else {
+        bytes as f64 / 1e6 / secs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples() {
+        for sub in Cli::command().get_subcommands() {
+            let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            let nested = sub.get_subcommands().all(|s| s.get_after_help().is_some());
+            assert!(help.contains("Examples:") || (sub.has_subcommands() && nested), "{}", sub.get_name());
+        }
+    }
+}

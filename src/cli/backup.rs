@@ -1,0 +1,166 @@
+//! `dxbackup backup [SOURCE...]`
+
+use std::time::Instant;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{bytes, mb_per_s, print_json, Ctx, Exit};
+use crate::catalog::{Catalog, Metrics, RunEnd, RunStatus};
+use crate::config::SourceConfig;
+use crate::manifest::{FilesManifest, Manifest, CONFIG_FILE, MANIFEST_FILE};
+use crate::repo::{BackupRequest, Repo};
+use crate::source::files::Filter;
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Sources to back up [default: all]
+    pub sources: Vec<String>,
+}
+
+/// The result of backing up one source, as printed and as `--json`.
+#[derive(Debug, Serialize)]
+pub struct SourceOutcome {
+    pub source: String,
+    pub status: RunStatus,
+    pub snapshot: Option<String>,
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+    pub duration_secs: f64,
+    pub metrics: Option<Metrics>,
+}
+
+impl SourceOutcome {
+    pub fn exit(&self) -> Exit {
+        match self.status {
+            RunStatus::Ok => Exit::Ok,
+            RunStatus::Warning => Exit::Warning,
+            _ => Exit::Error,
+        }
+    }
+
+    pub fn print(&self) {
+        let Some(m) = &self.metrics else {
+            println!("{}: FAILED: {}", self.source, self.error.as_deref().unwrap_or("unknown error"));
+            return;
+        };
+        println!(
+            "{}: snapshot {}  files new {}, changed {}, unchanged {}; read {}, added {} ({} packed) in {:.1} s, {:.1} MB/s",
+            self.source,
+            self.snapshot.as_deref().map_or("-", |s| &s[..8.min(s.len())]),
+            m.files_new,
+            m.files_changed,
+            m.files_unmodified,
+            bytes(m.bytes_read),
+            bytes(m.bytes_added),
+            bytes(m.bytes_added_packed),
+            self.duration_secs,
+            mb_per_s(m.bytes_read, self.duration_secs),
+        );
+        for w in &self.warnings {
+            println!("  warning: {w}");
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &BackupArgs) -> anyhow::Result<Exit> {
+    let sources = ctx.sources(&args.sources)?;
+    let repo = ctx.open_primary()?;
+    let catalog = ctx.catalog()?;
+    let outcomes: Vec<_> = sources
+        .into_iter()
+        .map(|(name, src)| backup_one(ctx, &repo, &catalog, name, src))
+        .collect();
+    if ctx.global.json {
+        print_json(&outcomes)?;
+    } else {
+        outcomes.iter().for_each(SourceOutcome::print);
+    }
+    Ok(outcomes.iter().map(SourceOutcome::exit).max().unwrap_or(Exit::Ok))
+}
+
+/// Backs up one source, recording the attempt before and the result after.
+pub fn backup_one(ctx: &Ctx, repo: &Repo, catalog: &Catalog, name: &str, src: &SourceConfig) -> SourceOutcome {
+    let start = Instant::now();
+    let run_id = catalog.start_run("backup", Some(name), Some(&repo.name));
+    let result = backup_inner(ctx, repo, name, src);
+    let duration = start.elapsed();
+    let outcome = match result {
+        Ok(r) => {
+            let s = r.snapshot.summary.as_ref();
+            let metrics = Metrics {
+                bytes_read: s.map_or(0, |s| s.bytes_processed),
+                bytes_added: s.map_or(0, |s| s.data_added),
+                bytes_added_packed: s.map_or(0, |s| s.data_added_packed),
+                files_new: s.map_or(0, |s| s.files_new),
+                files_changed: s.map_or(0, |s| s.files_changed),
+                files_unmodified: s.map_or(0, |s| s.files_unmodified),
+            };
+            let status = if r.warnings.is_empty() { RunStatus::Ok } else { RunStatus::Warning };
+            SourceOutcome {
+                source: name.into(),
+                status,
+                snapshot: Some(r.snapshot.id),
+                error: None,
+                warnings: r.warnings,
+                duration_secs: duration.as_secs_f64(),
+                metrics: Some(metrics),
+            }
+        }
+        Err(e) => SourceOutcome {
+            source: name.into(),
+            status: RunStatus::Failed,
+            snapshot: None,
+            error: Some(format!("{e:#}")),
+            warnings: vec![],
+            duration_secs: duration.as_secs_f64(),
+            metrics: None,
+        },
+    };
+    if let Ok(id) = run_id {
+        let end = RunEnd {
+            status: outcome.status,
+            snapshot_id: outcome.snapshot.clone(),
+            error: outcome.error.clone(),
+            duration,
+            metrics: outcome.metrics.clone(),
+        };
+        if let Err(e) = catalog.finish_run(id, &end) {
+            tracing::warn!("cannot record run: {e}");
+        }
+    }
+    outcome
+}
+
+fn backup_inner(ctx: &Ctx, repo: &Repo, name: &str, src: &SourceConfig) -> anyhow::Result<crate::repo::BackupResult> {
+    let root = ctx.source_root(name, src)?;
+    let filter = Filter::new(&src.include, &src.exclude)?;
+    let manifest = Manifest {
+        format: 1,
+        dxbackup_version: env!("CARGO_PKG_VERSION").into(),
+        source: name.into(),
+        kind: "files".into(),
+        tier: src.tier.clone(),
+        host: ctx.host(),
+        created_at: jiff::Timestamp::now(),
+        config_digest: ctx.config_digest.clone(),
+        files: Some(FilesManifest {
+            root: root.to_string_lossy().into_owned(),
+            include: src.include.clone(),
+            exclude: src.exclude.clone(),
+        }),
+    };
+    let req = BackupRequest {
+        source: name.into(),
+        tier: src.tier.clone(),
+        host: ctx.host(),
+        root,
+        filter,
+        meta_files: vec![
+            (MANIFEST_FILE.into(), manifest.to_json()),
+            (CONFIG_FILE.into(), ctx.sanitized_config().into_bytes()),
+        ],
+    };
+    tracing::info!(source = name, repository = %repo.name, "backup started");
+    Ok(repo.backup(&req)?)
+}

@@ -1,0 +1,175 @@
+//! What every command needs: the loaded config, the state directory, and the world-touching
+//! half of configuration (passwords, roots) resolved on demand.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context as _};
+use sha2::{Digest, Sha256};
+
+use super::GlobalArgs;
+use crate::catalog::Catalog;
+use crate::config::{self, Config, RepositoryConfig, SourceConfig};
+use crate::repo::{Password, Repo, RepoSpec};
+
+pub struct Ctx {
+    pub global: GlobalArgs,
+    pub config: Config,
+    /// The config text's SHA-256: which config made a snapshot.
+    pub config_digest: String,
+    pub state_dir: PathBuf,
+}
+
+impl Ctx {
+    pub fn load(global: GlobalArgs) -> anyhow::Result<Self> {
+        let path = config::find(global.config.as_deref())?;
+        let config = config::load(&path)?;
+        let text = std::fs::read(&path).unwrap_or_default();
+        let config_digest = hex::encode(Sha256::digest(&text));
+        let state_dir = global.state_dir.clone().unwrap_or_else(default_state_dir);
+        Ok(Self {
+            global,
+            config,
+            config_digest,
+            state_dir,
+        })
+    }
+
+    pub fn catalog(&self) -> anyhow::Result<Catalog> {
+        Ok(Catalog::open(&self.state_dir)?)
+    }
+
+    pub fn host(&self) -> String {
+        self.config.host.clone().unwrap_or_else(crate::host_name)
+    }
+
+    /// The repository backups go to: the one marked primary, or the only one.
+    pub fn primary(&self) -> (&str, &RepositoryConfig) {
+        let repos = &self.config.repository;
+        repos
+            .iter()
+            .find(|(_, r)| r.primary)
+            .or_else(|| repos.iter().next())
+            .map(|(n, r)| (n.as_str(), r))
+            .expect("validate() guarantees a repository")
+    }
+
+    pub fn spec(&self, name: &str) -> anyhow::Result<RepoSpec> {
+        let r = self
+            .config
+            .repository
+            .get(name)
+            .with_context(|| format!("no repository `{name}` in the config"))?;
+        Ok(RepoSpec {
+            name: name.to_string(),
+            url: self.resolve(Path::new(&r.url)).to_string_lossy().into_owned(),
+            password: self.password(name, r)?,
+        })
+    }
+
+    pub fn open_primary(&self) -> anyhow::Result<Repo> {
+        let (name, _) = self.primary();
+        Ok(Repo::open(&self.spec(name)?)?)
+    }
+
+    /// A path from the config, relative to the config file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            return p.to_path_buf();
+        }
+        let base = self.config.path.parent().unwrap_or(Path::new("."));
+        let joined = base.join(p);
+        std::path::absolute(&joined).unwrap_or(joined)
+    }
+
+    /// The canonical root of a files source.
+    pub fn source_root(&self, name: &str, src: &SourceConfig) -> anyhow::Result<PathBuf> {
+        let root = self.resolve(&src.root);
+        root.canonicalize()
+            .with_context(|| format!("source `{name}`: root {} does not exist; fix source.{name}.root", root.display()))
+    }
+
+    /// The sources named, or all; an unknown name is an error listing the known ones.
+    pub fn sources(&self, names: &[String]) -> anyhow::Result<Vec<(&str, &SourceConfig)>> {
+        if names.is_empty() {
+            return Ok(self.config.source.iter().map(|(n, s)| (n.as_str(), s)).collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.config.source.get_key_value(n).map(|(k, v)| (k.as_str(), v)).with_context(|| {
+                    let known: Vec<_> = self.config.source.keys().map(String::as_str).collect();
+                    format!("no source `{n}`; configured: {}", known.join(", "))
+                })
+            })
+            .collect()
+    }
+
+    fn password(&self, name: &str, r: &RepositoryConfig) -> anyhow::Result<Password> {
+        if let Some(file) = &r.password_file {
+            let file = self.resolve(file);
+            let text = std::fs::read_to_string(&file).with_context(|| {
+                format!("repository `{name}`: cannot read password-file {}", file.display())
+            })?;
+            let pw = text.lines().next().unwrap_or_default();
+            if pw.is_empty() {
+                bail!("repository `{name}`: password-file {} is empty", file.display());
+            }
+            return Ok(Password::new(pw));
+        }
+        if let Some(cmd) = &r.password_command {
+            return run_password_command(name, cmd);
+        }
+        match std::env::var("DXBACKUP_PASSWORD") {
+            Ok(pw) if !pw.is_empty() => Ok(Password::new(pw)),
+            _ => bail!(
+                "repository `{name}` has no password: set password-file or password-command in [repository.{name}], or DXBACKUP_PASSWORD"
+            ),
+        }
+    }
+
+    /// The config as stored in every snapshot: secrets' sources removed, so a bare-metal
+    /// restore can start from the repository alone without leaking how to unlock it.
+    pub fn sanitized_config(&self) -> String {
+        let mut c = self.config.clone();
+        for r in c.repository.values_mut() {
+            if r.password_file.is_some() {
+                r.password_file = Some(PathBuf::from("<removed>"));
+            }
+            if r.password_command.is_some() {
+                r.password_command = Some("<removed>".into());
+            }
+        }
+        toml::to_string(&c).unwrap_or_default()
+    }
+}
+
+fn run_password_command(name: &str, cmd: &str) -> anyhow::Result<Password> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("repository `{name}`: cannot run password-command"))?;
+    if !out.status.success() {
+        bail!("repository `{name}`: password-command failed ({})", out.status);
+    }
+    let text = String::from_utf8(out.stdout).context("password-command printed non-UTF-8")?;
+    let pw = text.lines().next().unwrap_or_default();
+    if pw.is_empty() {
+        bail!("repository `{name}`: password-command printed nothing");
+    }
+    Ok(Password::new(pw))
+}
+
+fn default_state_dir() -> PathBuf {
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/dxbackup");
+    }
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("dxbackup");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".local/state/dxbackup")
+}

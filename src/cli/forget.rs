@@ -1,0 +1,101 @@
+//! `dxbackup forget [--prune] [--dry-run]`
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{print_json, Ctx, Exit};
+use crate::repo::{Repo, RetentionDecision};
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Also delete the data only the forgotten snapshots used
+    #[arg(long)]
+    pub prune: bool,
+    /// Print what would be kept and removed, and why; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only this repository [default: all configured]
+    #[arg(long)]
+    pub repo: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ForgetOutcome {
+    pub repository: String,
+    pub dry_run: bool,
+    pub pruned: bool,
+    pub decisions: Vec<RetentionDecision>,
+}
+
+impl ForgetOutcome {
+    pub fn removed(&self) -> usize {
+        self.decisions.iter().filter(|d| !d.keep).count()
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &ForgetArgs) -> anyhow::Result<Exit> {
+    let names: Vec<String> = match &args.repo {
+        Some(r) => vec![r.clone()],
+        None => ctx.config.repository.keys().cloned().collect(),
+    };
+    let mut outcomes = Vec::new();
+    for name in names {
+        let repo = Repo::open(&ctx.spec(&name)?)?;
+        outcomes.push(apply_retention(ctx, &repo, args.prune, args.dry_run)?);
+    }
+    if ctx.global.json {
+        print_json(&outcomes)?;
+    } else {
+        for o in &outcomes {
+            print(o, true);
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Applies the repository's retention (its own `[repository.X.retention]` or `[retention]`).
+pub fn apply_retention(ctx: &Ctx, repo: &Repo, prune: bool, dry_run: bool) -> anyhow::Result<ForgetOutcome> {
+    let rules = ctx
+        .config
+        .repository
+        .get(&repo.name)
+        .and_then(|r| r.retention.clone())
+        .unwrap_or_else(|| ctx.config.retention.clone());
+    let now = jiff::Zoned::now();
+    let decisions = repo.retention_plan(&rules, &now)?;
+    let doomed: Vec<String> = decisions.iter().filter(|d| !d.keep).map(|d| d.snapshot.id.clone()).collect();
+    let pruned = prune && !dry_run;
+    if !dry_run && (!doomed.is_empty() || prune) {
+        repo.forget(&doomed, pruned)?;
+    }
+    Ok(ForgetOutcome {
+        repository: repo.name.clone(),
+        dry_run,
+        pruned,
+        decisions,
+    })
+}
+
+pub fn print(o: &ForgetOutcome, detail: bool) {
+    if detail {
+        for d in &o.decisions {
+            let s = &d.snapshot;
+            println!(
+                "{:<6}  {}  {}  {:<12}  {}",
+                if d.keep { "keep" } else { "remove" },
+                s.short_id(),
+                s.time.strftime("%Y-%m-%d %H:%M:%S"),
+                s.source.as_deref().unwrap_or("-"),
+                d.reasons.join(", ")
+            );
+        }
+    }
+    let verb = if o.dry_run { "would remove" } else { "removed" };
+    println!(
+        "{}: keep {}, {verb} {}{}",
+        o.repository,
+        o.decisions.len() - o.removed(),
+        o.removed(),
+        if o.pruned { ", pruned unused data" } else { "" }
+    );
+}

@@ -1,0 +1,95 @@
+//! `dxbackup restore SNAP --target DIR [--mode full|fast|partial] [--only GLOB,...] [--dry-run]`
+
+use std::path::PathBuf;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{bytes, print_json, Ctx, Exit};
+use crate::restore::{self, Mode};
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Snapshot id (prefix), `latest` or `latest:SOURCE`
+    pub snapshot: String,
+    /// Folder to restore into (created if missing)
+    #[arg(long)]
+    pub target: PathBuf,
+    #[arg(long, value_enum, default_value_t = Mode::Full)]
+    pub mode: Mode,
+    /// Comma-separated paths or globs relative to the source root (implies --mode partial)
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Print the plan, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Parallel writers [default: number of CPUs]
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
+    let repo = ctx.open_primary()?;
+    let snap = repo.find_snapshot(&args.snapshot, None)?;
+    let reader = repo.reader()?;
+    let plan = restore::plan(reader.entries(&snap, None)?, args.mode, &args.only)?;
+    if args.dry_run {
+        if ctx.global.json {
+            let files: Vec<_> = plan.files.iter().map(|e| &e.path).collect();
+            print_json(&serde_json::json!({ "snapshot": snap.id, "plan": plan, "files": files }))?;
+        } else {
+            for e in &plan.files {
+                println!("{:>10}  {}", bytes(e.size()), e.path.display());
+            }
+            println!(
+                "would restore {} files ({}), {} folders, {} links from {} into {} ({:?} mode); {} refused",
+                plan.file_count(),
+                bytes(plan.total_bytes),
+                plan.dirs.len(),
+                plan.links.len(),
+                snap.short_id(),
+                args.target.display(),
+                plan.mode,
+                plan.refused.len()
+            );
+        }
+        return Ok(Exit::Ok);
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let report = restore::apply(&reader, &plan, &args.target, threads, &progress_bar(ctx));
+    if ctx.global.json {
+        print_json(&serde_json::json!({ "snapshot": snap.id, "target": args.target, "report": report }))?;
+    } else {
+        for (p, e) in &report.failed {
+            println!("FAILED {}: {e}", p.display());
+        }
+        if let Some(t) = report.core_ready_after {
+            println!("core (conf/, job/) usable after {:.2} s", t.as_secs_f64());
+        }
+        println!(
+            "restored {} files ({}), {} folders, {} links from {} into {} in {:.2} s; {} failed",
+            report.files,
+            bytes(report.bytes),
+            report.dirs,
+            report.links,
+            snap.short_id(),
+            args.target.display(),
+            report.duration.as_secs_f64(),
+            report.failed.len()
+        );
+    }
+    Ok(if report.failed.is_empty() { Exit::Ok } else { Exit::Warning })
+}
+
+fn progress_bar(ctx: &Ctx) -> ProgressBar {
+    use std::io::IsTerminal;
+    if ctx.global.quiet || ctx.global.json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+        ProgressStyle::with_template("restoring {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .expect("static template"),
+    )
+}

@@ -1,0 +1,398 @@
+//! The `dxbackup.toml` model: serde-only structs, a pure `parse` that reports every problem at
+//! once with `FILE:LINE:COL`, and `validate` for the rules serde cannot express.
+//!
+//! Parsing is split per entry (each `[repository.X]`, `[source.X]`, ...) so one bad entry does
+//! not hide the problems of the next; `serde_path_to_error` names the failing key and
+//! `locate` turns that key path back into a line and column of the original text.
+
+mod locate;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+pub use validate::validate;
+
+/// Where `find` looks when no `--config` is given, after `$DXBACKUP_CONFIG`.
+pub const DEFAULT_PATHS: [&str; 2] = ["./dxbackup.toml", "/etc/dxbackup/dxbackup.toml"];
+
+/// The whole configuration, after parsing and validation.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Config {
+    /// The file it came from; relative paths inside are resolved against its folder.
+    pub path: PathBuf,
+    pub host: Option<String>,
+    pub repository: BTreeMap<String, RepositoryConfig>,
+    pub source: BTreeMap<String, SourceConfig>,
+    pub tier: BTreeMap<String, TierConfig>,
+    pub retention: RetentionConfig,
+    pub stats: StatsConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RepositoryConfig {
+    /// A local path (the only kind this build writes to) or a URL.
+    pub url: String,
+    #[serde(default)]
+    pub primary: bool,
+    pub password_file: Option<PathBuf>,
+    /// Run through `sh -c`; its first stdout line is the password.
+    pub password_command: Option<String>,
+    #[serde(default)]
+    pub medium: Medium,
+    #[serde(default)]
+    pub offsite: bool,
+    #[serde(default)]
+    pub auto_init: bool,
+    /// Overrides `[retention]` for this repository.
+    pub retention: Option<RetentionConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Medium {
+    #[default]
+    Disk,
+    Nas,
+    Cloud,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    Files,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SourceConfig {
+    pub kind: SourceKind,
+    /// The DataX home (or any folder) to protect.
+    pub root: PathBuf,
+    /// Paths relative to `root`, anchored there; globs allowed. A folder takes its whole subtree.
+    #[serde(default = "default_include")]
+    pub include: Vec<String>,
+    /// gitignore-like: a pattern without an inner `/` matches at any depth.
+    #[serde(default = "default_exclude")]
+    pub exclude: Vec<String>,
+    #[serde(default = "default_tier")]
+    pub tier: String,
+}
+
+/// What a DataX home needs kept: configuration, jobs, plugins (users swap JDBC drivers into
+/// `plugin/*/libs/`), the operator's scripts and hooks.
+pub fn default_include() -> Vec<String> {
+    ["conf/", "job/", "plugin/", "script/", "hook/"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Logs and scratch are re-creatable and large; heap dumps are huge.
+pub fn default_exclude() -> Vec<String> {
+    ["log/", "log_perf/", "tmp/", "*.hprof"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_tier() -> String {
+    "important".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TierConfig {
+    pub rto: HumanDuration,
+    pub rpo: HumanDuration,
+}
+
+/// The seed's RTO/RPO table (section 7.1): critical < 1h / 15m, important < 4h / 1h,
+/// general < 24h / 1 day.
+pub fn default_tiers() -> BTreeMap<String, TierConfig> {
+    let t = |rto: u64, rpo: u64| TierConfig {
+        rto: HumanDuration(Duration::from_secs(rto)),
+        rpo: HumanDuration(Duration::from_secs(rpo)),
+    };
+    BTreeMap::from([
+        ("critical".into(), t(3600, 900)),
+        ("important".into(), t(4 * 3600, 3600)),
+        ("general".into(), t(24 * 3600, 24 * 3600)),
+    ])
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RetentionConfig {
+    pub keep_last: Option<u32>,
+    pub keep_hourly: Option<u32>,
+    pub keep_daily: Option<u32>,
+    pub keep_weekly: Option<u32>,
+    pub keep_monthly: Option<u32>,
+    pub keep_yearly: Option<u32>,
+}
+
+impl RetentionConfig {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// Thresholds for the seed's performance warnings (section 8.2: average over an hour, or
+/// under 10 MB/s).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StatsConfig {
+    #[serde(default = "default_warn_duration")]
+    pub warn_avg_duration: HumanDuration,
+    #[serde(default = "default_warn_mbps")]
+    pub warn_min_mb_per_s: f64,
+    /// Runs that read less than this are too small for a meaningful MB/s figure.
+    #[serde(default = "default_min_bytes")]
+    pub speed_min_bytes: u64,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        Self {
+            warn_avg_duration: default_warn_duration(),
+            warn_min_mb_per_s: default_warn_mbps(),
+            speed_min_bytes: default_min_bytes(),
+        }
+    }
+}
+
+fn default_warn_duration() -> HumanDuration {
+    HumanDuration(Duration::from_secs(3600))
+}
+fn default_warn_mbps() -> f64 {
+    10.0
+}
+fn default_min_bytes() -> u64 {
+    64 << 20
+}
+
+/// A duration written as humans do (`15m`, `4h`, `1day`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map(HumanDuration)
+            .map_err(|e| serde::de::Error::custom(format!("bad duration `{s}`: {e} (try \"15m\", \"4h\", \"1day\")")))
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(self.0))
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+/// One thing wrong with a config file, located where possible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Dotted key path, such as `repository.main.password-file`.
+    pub key: String,
+    pub message: String,
+    pub hint: Option<String>,
+    pub line: Option<usize>,
+    pub col: Option<usize>,
+}
+
+impl Problem {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+            hint: None,
+            line: None,
+            col: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// `FILE:LINE:COL: KEY: message` plus the hint, the format `config check` promises.
+    pub fn render(&self, file: &Path) -> String {
+        let mut s = format!("{}", file.display());
+        if let (Some(l), Some(c)) = (self.line, self.col) {
+            s += &format!(":{l}:{c}");
+        }
+        s += ": ";
+        if !self.key.is_empty() {
+            s += &format!("{}: ", self.key);
+        }
+        s += &self.message;
+        if let Some(h) = &self.hint {
+            s += &format!("\n  hint: {h}");
+        }
+        s
+    }
+}
+
+/// Every problem found in one file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no config file found: pass --config FILE, set DXBACKUP_CONFIG, or create ./dxbackup.toml (see examples/quickstart.toml)")]
+    NotFound,
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render_all(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn render_all(path: &Path, problems: &[Problem]) -> String {
+    let mut s = format!("{} problem(s) in config {}", problems.len(), path.display());
+    for p in problems {
+        s += "\n";
+        s += &p.render(path);
+    }
+    s
+}
+
+/// The config file to use: the flag, then `$DXBACKUP_CONFIG`, then the default paths.
+pub fn find(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("DXBACKUP_CONFIG").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    DEFAULT_PATHS
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or(ConfigError::NotFound)
+}
+
+/// Reads, parses and validates a config file; every problem is reported at once.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut config = parse(&text).map_err(|problems| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    })?;
+    config.path = path.to_path_buf();
+    let mut problems = validate(&config);
+    if problems.is_empty() {
+        return Ok(config);
+    }
+    locate::locate_all(&text, &mut problems);
+    Err(ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    })
+}
+
+/// Parses the text of a config file: pure, no file system access.
+pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+    let table: toml::Table = match toml::from_str(text) {
+        Ok(t) => t,
+        Err(e) => return Err(vec![locate::syntax_problem(text, &e)]),
+    };
+    let mut problems = Vec::new();
+    let mut config = Config {
+        tier: default_tiers(),
+        ..Config::default()
+    };
+    for (key, value) in table {
+        match key.as_str() {
+            "host" => config.host = entry(&mut problems, &key, value),
+            "retention" => config.retention = entry(&mut problems, &key, value).unwrap_or_default(),
+            "stats" => config.stats = entry(&mut problems, &key, value).unwrap_or_default(),
+            "repository" => config.repository = section(&mut problems, &key, value),
+            "source" => config.source = section(&mut problems, &key, value),
+            "tier" => config.tier.extend(section(&mut problems, &key, value)),
+            _ => problems.push(
+                Problem::new(&key, format!("unknown key `{key}`"))
+                    .hint("top-level keys are host, repository, source, tier, retention, stats"),
+            ),
+        }
+    }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        locate::locate_all(text, &mut problems);
+        Err(problems)
+    }
+}
+
+/// Deserializes one `[section.NAME]` table entry by entry, collecting every failure.
+fn section<T: DeserializeOwned>(
+    problems: &mut Vec<Problem>,
+    key: &str,
+    value: toml::Value,
+) -> BTreeMap<String, T> {
+    let toml::Value::Table(entries) = value else {
+        problems.push(Problem::new(key, "must be a table of named entries").hint(format!("write [{key}.NAME]")));
+        return BTreeMap::new();
+    };
+    entries
+        .into_iter()
+        .filter_map(|(name, v)| entry(problems, &format!("{key}.{name}"), v).map(|t| (name, t)))
+        .collect()
+}
+
+fn entry<T: DeserializeOwned>(problems: &mut Vec<Problem>, key: &str, value: toml::Value) -> Option<T> {
+    match serde_path_to_error::deserialize(value) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let inner = e.path().to_string();
+            let mut full = key.to_string();
+            if inner != "." {
+                full = format!("{key}.{inner}");
+            }
+            let message = e.inner().to_string();
+            let mut p = Problem::new(unknown_field_key(&full, &message), message);
+            p.hint = hint_for(&p.message);
+            problems.push(p);
+            None
+        }
+    }
+}
+
+/// serde reports an unknown field at its parent; point at the field itself.
+fn unknown_field_key(key: &str, message: &str) -> String {
+    match message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+        Some(field) if !key.ends_with(field) => format!("{key}.{field}"),
+        _ => key.to_string(),
+    }
+}
+
+fn hint_for(message: &str) -> Option<String> {
+    if message.starts_with("unknown field") {
+        Some("check the spelling; keys are kebab-case (password-file, keep-daily)".into())
+    } else if message.starts_with("missing field") {
+        Some("add the key; see examples/quickstart.toml".into())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,80 @@
+use super::*;
+use rstest::rstest;
+
+const GOOD: &str = r#"
+[repository.local]
+url = "/backup/dx"
+password-file = "/etc/dxbackup/pw"
+
+[source.datax]
+kind = "files"
+root = "/opt/datax"
+tier = "critical"
+
+[retention]
+keep-daily = 7
+keep-weekly = 4
+"#;
+
+#[test]
+fn parses_a_minimal_config_with_datax_defaults() {
+    let c = parse(GOOD).unwrap();
+    assert!(validate(&c).is_empty());
+    let s = &c.source["datax"];
+    assert_eq!(s.include, default_include());
+    assert_eq!(s.exclude, default_exclude());
+    assert_eq!(c.retention.keep_daily, Some(7));
+    assert_eq!(c.tier["critical"].rpo.0.as_secs(), 900);
+    assert_eq!(c.tier["general"].rto.0.as_secs(), 86400);
+}
+
+#[rstest]
+#[case::unknown_top("colour = 1\n", "colour", 1)]
+#[case::unknown_repo_key("[repository.a]\nurl = \"/x\"\npasword-file = \"p\"\n", "repository.a.pasword-file", 3)]
+#[case::bad_type("[repository.a]\nurl = \"/x\"\nauto-init = \"yes\"\n", "repository.a.auto-init", 3)]
+#[case::bad_duration("[tier.gold]\nrto = \"soon\"\nrpo = \"1h\"\n", "tier.gold.rto", 2)]
+#[case::missing_root("[repository.a]\nurl = \"/x\"\n[source.s]\nkind = \"files\"\n", "source.s", 3)]
+fn parse_problems_are_located(#[case] text: &str, #[case] key: &str, #[case] line: usize) {
+    let problems = parse(text).unwrap_err();
+    let p = problems.iter().find(|p| p.key == key).unwrap_or_else(|| panic!("{problems:?}"));
+    assert_eq!(p.line, Some(line), "{p:?}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = "[repository.a]\nurl = \"/x\"\nbogus = 1\n[source.s]\nkind = \"files\"\nroot = \"/r\"\nwhat = 2\n";
+    let problems = parse(text).unwrap_err();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
+
+#[test]
+fn syntax_errors_have_line_and_column() {
+    let problems = parse("[repository.a]\nurl = /x\n").unwrap_err();
+    assert_eq!(problems[0].line, Some(2));
+    let rendered = problems[0].render(Path::new("dx.toml"));
+    assert!(rendered.starts_with("dx.toml:2:"), "{rendered}");
+}
+
+#[rstest]
+#[case::two_primaries("[repository.a]\nurl=\"/a\"\nprimary=true\n[repository.b]\nurl=\"/b\"\nprimary=true\n", "repository")]
+#[case::no_primary("[repository.a]\nurl=\"/a\"\n[repository.b]\nurl=\"/b\"\n", "repository")]
+#[case::two_passwords("[repository.a]\nurl=\"/a\"\npassword-file=\"p\"\npassword-command=\"c\"\n", "repository.a")]
+#[case::unknown_tier("[repository.a]\nurl=\"/a\"\n[source.s]\nkind=\"files\"\nroot=\"/r\"\ntier=\"gold\"\n", "source.s.tier")]
+#[case::bad_name("[repository.a]\nurl=\"/a\"\n[source.\"my src\"]\nkind=\"files\"\nroot=\"/r\"\n", "source.my src")]
+#[case::remote_url("[repository.a]\nurl=\"ftp://x/y\"\n", "repository.a.url")]
+fn validation_rules(#[case] text: &str, #[case] key: &str) {
+    let c = parse(text).unwrap();
+    let problems = validate(&c);
+    assert!(problems.iter().any(|p| p.key == key), "{problems:?}");
+}
+
+#[test]
+fn examples_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}

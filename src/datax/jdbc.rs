@@ -1,0 +1,346 @@
+//! Best-effort reading of the JDBC URLs found in DataX jobs.
+//!
+//! `discover` wants to say "this installation talks to mysql on host X,
+//! database Y"; it does not need a full driver-grade parser, and it must
+//! never choke on the `${var}` placeholders DataX substitutes at run time.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Database family, from the JDBC sub-protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DbKind {
+    Mysql,
+    Mariadb,
+    Postgresql,
+    Oracle,
+    Sqlserver,
+    /// Any other sub-protocol (clickhouse, hive2, dm, ...).
+    Other,
+}
+
+impl DbKind {
+    /// The port the vendor's driver uses when the URL names none.
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            DbKind::Mysql | DbKind::Mariadb => Some(3306),
+            DbKind::Postgresql => Some(5432),
+            DbKind::Oracle => Some(1521),
+            DbKind::Sqlserver => Some(1433),
+            DbKind::Other => None,
+        }
+    }
+
+    fn from_subprotocol(sub: &str) -> Self {
+        match sub.to_ascii_lowercase().as_str() {
+            "mysql" => DbKind::Mysql,
+            "mariadb" => DbKind::Mariadb,
+            "postgresql" => DbKind::Postgresql,
+            "oracle" => DbKind::Oracle,
+            "sqlserver" => DbKind::Sqlserver,
+            _ => DbKind::Other,
+        }
+    }
+}
+
+impl fmt::Display for DbKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DbKind::Mysql => "mysql",
+            DbKind::Mariadb => "mariadb",
+            DbKind::Postgresql => "postgresql",
+            DbKind::Oracle => "oracle",
+            DbKind::Sqlserver => "sqlserver",
+            DbKind::Other => "other",
+        })
+    }
+}
+
+/// Where a JDBC URL points.
+///
+/// Fields are strings, not numbers, because any of them may be a `${var}` or
+/// `$var` placeholder, which is kept verbatim so users see what DataX will
+/// substitute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JdbcTarget {
+    pub kind: DbKind,
+    /// The first host of the URL (MySQL allows a comma-separated list).
+    /// Never empty.
+    pub host: String,
+    /// The explicit port, else the kind's default port; `None` for
+    /// [`DbKind::Other`] without a port, and when the host is a placeholder
+    /// (it may well carry the port, so a default would be a guess).
+    pub port: Option<String>,
+    /// Database, Oracle SID or service name, when the URL names one.
+    pub database: Option<String>,
+}
+
+impl JdbcTarget {
+    /// The port as a number; `None` when absent or a placeholder.
+    pub fn port_number(&self) -> Option<u16> {
+        self.port.as_deref()?.parse().ok()
+    }
+}
+
+/// Reads the kind, host, port and database out of a JDBC URL.
+///
+/// Understands `jdbc:mysql://h:p/db?params` (also `mariadb`, `postgresql`
+/// and other `//host` URLs), `jdbc:oracle:thin:@h:p:sid`,
+/// `jdbc:oracle:thin:@//h:p/service`, Oracle TNS descriptors, and
+/// `jdbc:sqlserver://h:p;DatabaseName=db`. Credentials embedded in the URL
+/// (`user:pw@host`, Oracle's `user/pw@`) are skipped, never returned.
+/// Returns `None` for anything that is not a JDBC URL with a host, such as
+/// a URL that is a single `${jdbcUrl}` placeholder.
+pub fn parse_jdbc_url(url: &str) -> Option<JdbcTarget> {
+    let url = url.trim();
+    let prefix = url.get(..5)?;
+    if !prefix.eq_ignore_ascii_case("jdbc:") {
+        return None;
+    }
+    let (sub, rest) = url[5..].split_once(':')?;
+    let kind = DbKind::from_subprotocol(sub);
+    let (host, port, database) = if kind == DbKind::Oracle {
+        oracle_parts(rest)?
+    } else {
+        authority_parts(kind, rest)?
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let port = port.or_else(|| {
+        if host.contains('$') {
+            None
+        } else {
+            kind.default_port().map(|p| p.to_string())
+        }
+    });
+    Some(JdbcTarget {
+        kind,
+        host,
+        port,
+        database,
+    })
+}
+
+type Parts = (String, Option<String>, Option<String>);
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// `//[user:pw@]host[:port][,host2...][/db][?params][;props]`, optionally
+/// preceded by a sub-sub-protocol such as MySQL's `loadbalance:`.
+fn authority_parts(kind: DbKind, rest: &str) -> Option<Parts> {
+    let after = &rest[rest.find("//")? + 2..];
+    let end = after.find(['/', '?', ';', '#']).unwrap_or(after.len());
+    let authority = &after[..end];
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let first = authority.split(',').next().unwrap_or_default();
+    let (mut host, mut port) = split_host_port(first);
+
+    let tail = &after[end..];
+    let mut database = tail
+        .strip_prefix('/')
+        .and_then(|p| non_empty(&p[..p.find(['?', ';', '#']).unwrap_or(p.len())]));
+
+    // SQL Server keeps everything in `;key=value` properties, and its keys
+    // are case-insensitive (DatabaseName, databaseName, database...).
+    if kind == DbKind::Sqlserver {
+        for prop in tail.split(';').skip(1) {
+            let Some((k, v)) = prop.split_once('=') else {
+                continue;
+            };
+            let k = k.trim().to_ascii_lowercase();
+            match k.as_str() {
+                "databasename" | "database" if database.is_none() => database = non_empty(v),
+                "servername" | "server" if host.is_empty() => host = v.trim().to_owned(),
+                "portnumber" | "port" if port.is_none() => port = non_empty(v),
+                _ => {}
+            }
+        }
+    }
+    Some((host, port, database))
+}
+
+fn split_host_port(hp: &str) -> (String, Option<String>) {
+    if let Some(v6) = hp.strip_prefix('[') {
+        if let Some((addr, rest)) = v6.split_once(']') {
+            let port = rest.strip_prefix(':').and_then(non_empty);
+            return (format!("[{addr}]"), port);
+        }
+    }
+    match hp.rsplit_once(':') {
+        Some((h, p)) => (h.trim().to_owned(), non_empty(p)),
+        None => (hp.trim().to_owned(), None),
+    }
+}
+
+/// `thin:[user/pw]@...` followed by `host:port:sid`, `//host[:port]/service`
+/// (EZConnect) or a `(DESCRIPTION=...)` TNS descriptor.
+fn oracle_parts(rest: &str) -> Option<Parts> {
+    // rfind: a password may itself contain '@', a connect string never does.
+    let spec = rest[rest.rfind('@')? + 1..].trim();
+    if spec.starts_with('(') {
+        let host = tns_value(spec, "HOST").unwrap_or_default();
+        let port = tns_value(spec, "PORT");
+        let db = tns_value(spec, "SERVICE_NAME").or_else(|| tns_value(spec, "SID"));
+        return Some((host, port, db));
+    }
+    let spec = spec.strip_prefix("//").unwrap_or(spec);
+    let spec = &spec[..spec.find('?').unwrap_or(spec.len())];
+    if let Some((hp, service)) = spec.split_once('/') {
+        let (host, port) = split_host_port(hp);
+        // EZConnect allows `/service:server_type`; the type is not a name.
+        let service = service.split(':').next().and_then(non_empty);
+        return Some((host, port, service));
+    }
+    let mut parts = spec.splitn(3, ':');
+    let host = parts.next().unwrap_or_default().trim().to_owned();
+    let port = parts.next().and_then(non_empty);
+    let sid = parts.next().and_then(non_empty);
+    Some((host, port, sid))
+}
+
+/// The value of `(KEY = value)` in a TNS descriptor, matched case-insensitively.
+fn tns_value(spec: &str, key: &str) -> Option<String> {
+    // ASCII uppercasing keeps byte offsets, so indexes found in `upper`
+    // are valid in `spec`.
+    let upper = spec.to_ascii_uppercase();
+    let needle = format!("({key}");
+    let mut from = 0;
+    while let Some(i) = upper[from..].find(&needle) {
+        let after = from + i + needle.len();
+        let rest = spec[after..].trim_start();
+        if let Some(v) = rest.strip_prefix('=') {
+            return non_empty(&v[..v.find(')').unwrap_or(v.len())]);
+        }
+        from = after;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    /// Expected values as "kind host port database", `-` for `None`, so the
+    /// table stays one line per URL.
+    #[rstest]
+    #[case(
+        "jdbc:mysql://db1.example:3306/shop?useSSL=false",
+        "mysql db1.example 3306 shop"
+    )]
+    #[case("jdbc:mysql://db2.example/dw", "mysql db2.example 3306 dw")]
+    #[case("jdbc:mysql://db2.example:3307", "mysql db2.example 3307 -")]
+    #[case("jdbc:mysql://h:3306/?useSSL=false", "mysql h 3306 -")]
+    #[case(
+        "jdbc:mysql://trade:3306/${srcDb}?useSSL=false",
+        "mysql trade 3306 ${srcDb}"
+    )]
+    #[case("jdbc:mysql://${host}:${port}/${db}", "mysql ${host} ${port} ${db}")]
+    #[case("jdbc:mysql://$host/$db", "mysql $host - $db")]
+    #[case("jdbc:mysql://u:pw@h:3306/db", "mysql h 3306 db")]
+    #[case("jdbc:mysql://h1:3310,h2:3311/db", "mysql h1 3310 db")]
+    #[case("jdbc:mysql:loadbalance://h1,h2/db", "mysql h1 3306 db")]
+    #[case("jdbc:mysql://[::1]:3306/db", "mysql [::1] 3306 db")]
+    #[case("JDBC:MySQL://H:1/D", "mysql H 1 D")]
+    #[case("jdbc:mariadb://m.example:3307/x", "mariadb m.example 3307 x")]
+    #[case(
+        "jdbc:postgresql://pg.example:5432/billing",
+        "postgresql pg.example 5432 billing"
+    )]
+    #[case(
+        "jdbc:postgresql://pg/billing?sslmode=require",
+        "postgresql pg 5432 billing"
+    )]
+    #[case(
+        "jdbc:oracle:thin:@ora.example:1521:ORCL",
+        "oracle ora.example 1521 ORCL"
+    )]
+    #[case(
+        "jdbc:oracle:thin:@//crm-ora.example:1521/ERPPDB",
+        "oracle crm-ora.example 1521 ERPPDB"
+    )]
+    #[case("jdbc:oracle:thin:@//crm-ora/ERPPDB", "oracle crm-ora 1521 ERPPDB")]
+    #[case(
+        "jdbc:oracle:thin:@crm-ora:1522/ERPPDB:dedicated",
+        "oracle crm-ora 1522 ERPPDB"
+    )]
+    #[case("jdbc:oracle:thin:scott/ti@ger@ora:1521:ORCL", "oracle ora 1521 ORCL")]
+    #[case(
+        "jdbc:oracle:thin:@${oraHost}:${oraPort}:${sid}",
+        "oracle ${oraHost} ${oraPort} ${sid}"
+    )]
+    #[case(
+        "jdbc:oracle:thin:@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(host = scan.example)(PORT=1525))\
+         (CONNECT_DATA=(SERVICE_NAME=erp)))",
+        "oracle scan.example 1525 erp"
+    )]
+    #[case(
+        "jdbc:sqlserver://ms.example:1433;DatabaseName=sales",
+        "sqlserver ms.example 1433 sales"
+    )]
+    #[case(
+        "jdbc:sqlserver://ms;databaseName=sales;encrypt=true",
+        "sqlserver ms 1433 sales"
+    )]
+    #[case(
+        r"jdbc:sqlserver://ms\SQLEXPRESS:1434;database=x",
+        r"sqlserver ms\SQLEXPRESS 1434 x"
+    )]
+    #[case(
+        "jdbc:sqlserver://;serverName=ms;portNumber=1500;databaseName=d",
+        "sqlserver ms 1500 d"
+    )]
+    #[case(
+        "jdbc:clickhouse://ch.example:8123/default",
+        "other ch.example 8123 default"
+    )]
+    #[case("jdbc:hive2://hive.example", "other hive.example - -")]
+    fn jdbc_urls_are_understood(#[case] url: &str, #[case] expected: &str) {
+        let t = parse_jdbc_url(url).unwrap_or_else(|| panic!("{url} should parse"));
+        let shown = format!(
+            "{} {} {} {}",
+            t.kind,
+            t.host,
+            t.port.as_deref().unwrap_or("-"),
+            t.database.as_deref().unwrap_or("-")
+        );
+        assert_eq!(shown, expected, "{url}");
+    }
+
+    #[rstest]
+    #[case("")]
+    #[case("jdbc:")]
+    #[case("mysql://h:3306/db")]
+    #[case("${jdbcUrl}")]
+    #[case("jdbc:sqlite:/tmp/x.db")]
+    #[case("jdbc:mysql:///db")]
+    #[case("jdbc:oracle:thin:@")]
+    #[case("jdbc:oracle:thin:ora:1521:ORCL")]
+    #[case("jdb数据库://h/db")]
+    fn non_urls_give_none(#[case] url: &str) {
+        assert_eq!(parse_jdbc_url(url), None, "{url:?}");
+    }
+
+    #[rstest]
+    #[case("jdbc:mysql://h/db", Some(3306))]
+    #[case("jdbc:mysql://h:${p}/db", None)]
+    #[case("jdbc:hive2://h/db", None)]
+    fn port_number_only_for_real_ports(#[case] url: &str, #[case] expected: Option<u16>) {
+        assert_eq!(parse_jdbc_url(url).unwrap().port_number(), expected);
+    }
+
+    #[test]
+    fn kind_serializes_lowercase() {
+        let t = parse_jdbc_url("jdbc:sqlserver://ms;databaseName=d").unwrap();
+        assert_eq!(
+            serde_json::to_value(&t).unwrap(),
+            serde_json::json!({"kind": "sqlserver", "host": "ms", "port": "1433", "database": "d"})
+        );
+    }
+}

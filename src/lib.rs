@@ -1,0 +1,21 @@
+//! dxbackup: backup and disaster recovery for DataX deployments.
+//!
+//! The binary is a thin shell over this library: `cli` parses and prints, the modules below do
+//! the work and never print.
+
+pub mod config;
+pub mod repo;
+pub mod source;
+pub mod catalog;
+pub mod cli;
+pub mod datax;
+pub mod manifest;
+pub mod restore;
+pub mod stats;
+
+/// This machine's name, as recorded in snapshots and runs.
+pub fn host_name() -> String {
+    hostname::get()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "localhost".into())
+}

@@ -1,0 +1,369 @@
+//! The encrypted, deduplicated repository: the only module that names `rustic_core` types, so a
+//! rustic_core upgrade (its API broke in every minor release from 0.8 to 0.13) touches one place.
+//!
+//! A dxbackup repository is a restic repository (format version 2): restic can list, check and
+//! restore it. Never write an object restic cannot read.
+
+mod backup;
+mod progress;
+mod read;
+mod retention;
+
+use std::path::{Path, PathBuf};
+
+use rustic_backend::BackendOptions;
+use rustic_core::repofile::{MasterKey, SnapshotFile};
+use rustic_core::{
+    CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, PruneOptions, ReadSubsetOption,
+    Repository, RepositoryOptions, RusticError,
+};
+use serde::Serialize;
+
+pub use backup::{BackupRequest, BackupResult};
+pub use progress::set_progress_visible;
+pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
+pub use retention::{plan_retention, RetentionDecision};
+
+/// Tag every dxbackup snapshot carries, so our snapshots can be told from restic's.
+pub const TAG: &str = "dxbackup";
+/// Where the manifest lives inside every snapshot's tree.
+pub const MANIFEST_DIR: &str = "/.dxbackup";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("wrong password for repository `{name}` ({url}); check its password-file, password-command or DXBACKUP_PASSWORD")]
+    WrongPassword { name: String, url: String },
+    #[error("repository `{name}` ({url}) is not initialized; run 'dxbackup init'")]
+    NotInitialized { name: String, url: String },
+    #[error("no snapshot matches `{0}`; list them with 'dxbackup snapshots'")]
+    NoSnapshot(String),
+    #[error("`{0}` matches several snapshots; give more characters of the id")]
+    AmbiguousSnapshot(String),
+    #[error("{context}: {}", display(source))]
+    Rustic {
+        context: String,
+        source: Box<RusticError>,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+/// The short, user-facing text of a rustic error (its Display carries pages of guidance).
+fn display(e: &RusticError) -> String {
+    let s = e.to_string();
+    s.lines().next().unwrap_or_default().trim().to_string()
+}
+
+type Result<T, E = RepoError> = std::result::Result<T, E>;
+
+trait Context<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> Context<T> for std::result::Result<T, Box<RusticError>> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| RepoError::Rustic {
+            context: context(),
+            source,
+        })
+    }
+}
+
+/// A secret: never printed, never in argv.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(******)")
+    }
+}
+
+/// Where a repository is and how to unlock it.
+#[derive(Debug, Clone)]
+pub struct RepoSpec {
+    pub name: String,
+    pub url: String,
+    pub password: Password,
+}
+
+/// An open repository.
+pub struct Repo {
+    pub name: String,
+    pub url: String,
+    spec: RepoSpec,
+    /// Kept to reopen without paying for the key derivation again: indexing consumes a
+    /// rustic `Repository`, and an open one cannot be cloned.
+    key: MasterKey,
+    inner: Repository<OpenStatus>,
+}
+
+/// A snapshot as dxbackup shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub id: String,
+    pub time: jiff::Timestamp,
+    pub host: String,
+    pub tags: Vec<String>,
+    pub paths: Vec<String>,
+    pub source: Option<String>,
+    pub kind: Option<String>,
+    pub summary: Option<Summary>,
+}
+
+impl Snapshot {
+    pub fn short_id(&self) -> &str {
+        &self.id[..8.min(self.id.len())]
+    }
+
+    /// The backed-up root: the prefix that restores strip.
+    pub fn root(&self) -> &str {
+        self.paths.first().map_or("/", String::as_str)
+    }
+
+    fn tag_value(tags: &[String], key: &str) -> Option<String> {
+        tags.iter().find_map(|t| t.strip_prefix(key)).map(str::to_string)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub files_new: u64,
+    pub files_changed: u64,
+    pub files_unmodified: u64,
+    pub bytes_processed: u64,
+    pub data_added: u64,
+    pub data_added_packed: u64,
+    pub duration_secs: f64,
+}
+
+impl From<&SnapshotFile> for Snapshot {
+    fn from(s: &SnapshotFile) -> Self {
+        let tags: Vec<String> = s.tags.iter().cloned().collect();
+        Self {
+            id: s.id.to_string(),
+            time: s.time.timestamp(),
+            host: s.hostname.clone(),
+            paths: s.paths.iter().cloned().collect(),
+            source: Snapshot::tag_value(&tags, "source:"),
+            kind: Snapshot::tag_value(&tags, "kind:"),
+            summary: s.summary.as_ref().map(|m| Summary {
+                files_new: m.files_new,
+                files_changed: m.files_changed,
+                files_unmodified: m.files_unmodified,
+                bytes_processed: m.total_bytes_processed,
+                data_added: m.data_added,
+                data_added_packed: m.data_added_packed,
+                duration_secs: m.backup_duration,
+            }),
+            tags,
+        }
+    }
+}
+
+/// One finding of a repository check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub error: bool,
+    pub message: String,
+}
+
+fn backends(spec: &RepoSpec) -> Result<Repository<()>> {
+    let be = BackendOptions::default()
+        .repository(spec.url.clone())
+        .to_backends()
+        .ctx(|| format!("cannot use repository `{}` at {}", spec.name, spec.url))?;
+    // A cache only helps remote repositories; for local ones it would copy every tree twice.
+    let opts = RepositoryOptions::default().no_cache(true);
+    Repository::new_with_progress(&opts, &be, progress::Bars)
+        .ctx(|| format!("cannot use repository `{}`", spec.name))
+}
+
+impl Repo {
+    /// Whether a repository already exists at the spec's location.
+    pub fn exists(spec: &RepoSpec) -> Result<bool> {
+        if !is_remote(&spec.url) && !Path::new(&spec.url).join("config").exists() {
+            return Ok(false);
+        }
+        Ok(backends(spec)?
+            .config_id()
+            .ctx(|| format!("cannot read repository `{}`", spec.name))?
+            .is_some())
+    }
+
+    /// Creates a repository; an existing one is opened instead (which checks the password),
+    /// never overwritten. Returns whether it was created.
+    pub fn init(spec: &RepoSpec) -> Result<(Self, bool)> {
+        if Self::exists(spec)? {
+            return Ok((Self::open(spec)?, false));
+        }
+        if !is_remote(&spec.url) {
+            std::fs::create_dir_all(&spec.url).map_err(|source| RepoError::Io {
+                context: format!("cannot create repository folder {}", spec.url),
+                source,
+            })?;
+        }
+        let inner = backends(spec)?
+            .init(&Credentials::password(&spec.password.0), &KeyOptions::default(), &ConfigOptions::default())
+            .ctx(|| format!("cannot initialize repository `{}` at {}", spec.name, spec.url))?;
+        Ok((Self::wrap(spec, inner), true))
+    }
+
+    pub fn open(spec: &RepoSpec) -> Result<Self> {
+        let repo = backends(spec)?;
+        let not_init = || RepoError::NotInitialized {
+            name: spec.name.clone(),
+            url: spec.url.clone(),
+        };
+        if !is_remote(&spec.url) && !Path::new(&spec.url).join("config").exists() {
+            return Err(not_init());
+        }
+        match repo.open(&Credentials::password(&spec.password.0)) {
+            Ok(inner) => Ok(Self::wrap(spec, inner)),
+            Err(e) if e.is_incorrect_password() => Err(RepoError::WrongPassword {
+                name: spec.name.clone(),
+                url: spec.url.clone(),
+            }),
+            Err(e) if e.to_string().contains("No repository config file found") => Err(not_init()),
+            Err(source) => Err(RepoError::Rustic {
+                context: format!("cannot open repository `{}`", spec.name),
+                source,
+            }),
+        }
+    }
+
+    fn wrap(spec: &RepoSpec, inner: Repository<OpenStatus>) -> Self {
+        Self {
+            name: spec.name.clone(),
+            url: spec.url.clone(),
+            spec: spec.clone(),
+            key: inner.key(),
+            inner,
+        }
+    }
+
+    /// A second handle on the same repository, for operations that consume one.
+    fn reopen(&self) -> Result<Repository<OpenStatus>> {
+        backends(&self.spec)?
+            .open(&Credentials::Masterkey(self.key.clone()))
+            .ctx(|| format!("cannot reopen repository `{}`", self.name))
+    }
+
+    /// Every snapshot, oldest first.
+    pub fn snapshots(&self) -> Result<Vec<Snapshot>> {
+        let mut snaps: Vec<Snapshot> = self
+            .raw_snapshots()?
+            .iter()
+            .map(Snapshot::from)
+            .collect();
+        snaps.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+        Ok(snaps)
+    }
+
+    fn raw_snapshots(&self) -> Result<Vec<SnapshotFile>> {
+        self.inner
+            .get_all_snapshots()
+            .ctx(|| format!("cannot list snapshots of `{}`", self.name))
+    }
+
+    /// Resolves `latest`, `latest:SOURCE` or a (prefix of a) snapshot id.
+    pub fn find_snapshot(&self, spec: &str, source: Option<&str>) -> Result<Snapshot> {
+        let snaps = self.snapshots()?;
+        find_snapshot(&snaps, spec, source).cloned()
+    }
+
+    /// Opens the full index for reading trees and file contents.
+    pub fn reader(&self) -> Result<Reader> {
+        let indexed = self
+            .reopen()?
+            .to_indexed()
+            .ctx(|| format!("cannot read the index of `{}`", self.name))?;
+        Ok(Reader::new(indexed))
+    }
+
+    /// Structure check, and with `read_data` a read of all (`None`) or a percentage of packs.
+    pub fn check(&self, read_data: Option<Option<f64>>) -> Result<Vec<Finding>> {
+        let mut opts = CheckOptions::default();
+        if let Some(pct) = read_data {
+            opts = opts.read_data(true);
+            if let Some(p) = pct {
+                opts = opts.read_data_subset(ReadSubsetOption::Percentage(p));
+            }
+        }
+        let results = self
+            .inner
+            .check(opts)
+            .ctx(|| format!("cannot check repository `{}`", self.name))?;
+        Ok(results
+            .0
+            .iter()
+            .map(|(level, err)| Finding {
+                error: format!("{level:?}") == "Error",
+                message: err.to_string(),
+            })
+            .collect())
+    }
+
+    /// Removes snapshots; with `prune`, also the data only they referenced.
+    pub fn forget(&self, ids: &[String], prune: bool) -> Result<()> {
+        let raw = self.raw_snapshots()?;
+        let doomed: Vec<_> = raw.iter().filter(|s| ids.contains(&s.id.to_string())).map(|s| s.id).collect();
+        if !doomed.is_empty() {
+            self.inner
+                .delete_snapshots(&doomed)
+                .ctx(|| format!("cannot remove snapshots from `{}`", self.name))?;
+        }
+        if prune {
+            let opts = PruneOptions::default();
+            let plan = self.inner.prune_plan(&opts).ctx(|| format!("cannot plan the prune of `{}`", self.name))?;
+            self.inner.prune(&opts, plan).ctx(|| format!("cannot prune `{}`", self.name))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes one snapshot: used when the data behind it turned out to be bad.
+    pub fn remove_snapshot(&self, id: &str) -> Result<()> {
+        self.forget(&[id.to_string()], false)
+    }
+}
+
+/// Resolves a snapshot spec against a list (oldest first).
+pub fn find_snapshot<'a>(snaps: &'a [Snapshot], spec: &str, source: Option<&str>) -> Result<&'a Snapshot> {
+    let (spec, source) = match spec.split_once(':') {
+        Some(("latest", s)) => ("latest", Some(s)),
+        _ => (spec, source),
+    };
+    let in_source = |s: &&Snapshot| source.is_none_or(|src| s.source.as_deref() == Some(src));
+    if spec == "latest" {
+        return snaps
+            .iter()
+            .rev()
+            .filter(in_source)
+            .find(|s| s.kind.as_deref() == Some("files") || source.is_some())
+            .ok_or_else(|| RepoError::NoSnapshot(source.map_or("latest".into(), |s| format!("latest:{s}"))));
+    }
+    let matches: Vec<_> = snaps.iter().filter(|s| s.id.starts_with(spec)).collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(RepoError::NoSnapshot(spec.into())),
+        _ => Err(RepoError::AmbiguousSnapshot(spec.into())),
+    }
+}
+
+fn is_remote(url: &str) -> bool {
+    url.contains("://")
+}
+
+/// The path of `root` inside a snapshot's tree, as `ls` and restores see it.
+pub fn tree_path(root: &str) -> PathBuf {
+    PathBuf::from(root)
+}

@@ -1,0 +1,237 @@
+//! Writing a restore plan to disk.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use filetime::FileTime;
+use indicatif::ProgressBar;
+use serde::Serialize;
+
+use super::{destination, RestorePlan};
+use crate::repo::{Entry, EntryKind, Meta, Reader};
+
+/// What a restore did.
+#[derive(Debug, Default, Serialize)]
+pub struct RestoreReport {
+    pub files: usize,
+    pub dirs: usize,
+    pub links: usize,
+    pub bytes: u64,
+    /// (path, what went wrong): damaged data, a refused path, a write error.
+    pub failed: Vec<(PathBuf, String)>,
+    /// Fast mode: when `conf/` and `job/` were complete and usable.
+    pub core_ready_after: Option<Duration>,
+    pub duration: Duration,
+}
+
+struct Shared<'a> {
+    reader: &'a Reader,
+    target: &'a Path,
+    next: AtomicUsize,
+    core_files: usize,
+    core_left: AtomicUsize,
+    core_ready: OnceLock<Duration>,
+    failed: Mutex<Vec<(PathBuf, String)>>,
+    bytes: std::sync::atomic::AtomicU64,
+    start: Instant,
+    bar: &'a ProgressBar,
+}
+
+/// Restores `plan` into `target` with `threads` workers. Never aborts on one bad file: each
+/// failure is recorded in the report and the rest is restored.
+pub fn apply(reader: &Reader, plan: &RestorePlan, target: &Path, threads: usize, bar: &ProgressBar) -> RestoreReport {
+    let start = Instant::now();
+    let mut report = RestoreReport::default();
+    for p in &plan.refused {
+        report.failed.push((p.clone(), "refused: the path would land outside the target".into()));
+    }
+    if let Err(e) = fs::create_dir_all(target) {
+        report.failed.push((target.to_path_buf(), format!("cannot create target: {e}")));
+        return report;
+    }
+    for d in &plan.dirs {
+        match make_dir(&destination(target, d)) {
+            Ok(()) => report.dirs += 1,
+            Err(e) => report.failed.push((d.path.clone(), e)),
+        }
+    }
+    bar.set_length(plan.total_bytes);
+    let shared = Shared {
+        reader,
+        target,
+        next: AtomicUsize::new(0),
+        core_files: plan.core_files,
+        core_left: AtomicUsize::new(plan.core_files),
+        core_ready: OnceLock::new(),
+        failed: Mutex::new(Vec::new()),
+        bytes: Default::default(),
+        start,
+        bar,
+    };
+    if plan.core_files == 0 && plan.mode == super::Mode::Fast {
+        let _ = shared.core_ready.set(Duration::ZERO);
+    }
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| worker(&shared, &plan.files));
+        }
+    });
+    for l in &plan.links {
+        match make_link(&destination(target, l), l) {
+            Ok(()) => report.links += 1,
+            Err(e) => report.failed.push((l.path.clone(), e)),
+        }
+    }
+    // Deepest first, so setting a parent's mtime comes after its children changed it.
+    for d in plan.dirs.iter().rev() {
+        if let Err(e) = set_meta(&destination(target, d), &d.meta, false) {
+            report.failed.push((d.path.clone(), e));
+        }
+    }
+    let failed = shared.failed.into_inner().expect("failed lock");
+    report.files = plan.files.len() - failed.len();
+    report.failed.extend(failed);
+    report.bytes = shared.bytes.into_inner();
+    report.core_ready_after = shared.core_ready.get().copied();
+    report.duration = start.elapsed();
+    report
+}
+
+fn worker(sh: &Shared<'_>, files: &[Entry]) {
+    loop {
+        let i = sh.next.fetch_add(1, Ordering::Relaxed);
+        let Some(entry) = files.get(i) else {
+            return;
+        };
+        match restore_file(sh, entry) {
+            Ok(n) => {
+                sh.bytes.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(e) => sh.failed.lock().expect("failed lock").push((entry.path.clone(), e)),
+        }
+        // Core files are at the front, so the last one to finish marks the core usable.
+        if i < sh.core_files && sh.core_left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = sh.core_ready.set(sh.start.elapsed());
+        }
+    }
+}
+
+/// Writes one file under a temporary name and renames it into place.
+fn restore_file(sh: &Shared<'_>, entry: &Entry) -> Result<u64, String> {
+    let dest = destination(sh.target, entry);
+    let name = dest.file_name().ok_or("no file name")?.to_string_lossy().into_owned();
+    let tmp = dest.with_file_name(format!(".{name}.dxb-partial"));
+    let _ = fs::remove_file(&tmp);
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut written = 0u64;
+    let result = (|| -> Result<(), String> {
+        if let EntryKind::File { blobs, .. } = &entry.kind {
+            for b in blobs {
+                let data = sh.reader.blob(b).map_err(|e| format!("damaged data, file skipped: {e}"))?;
+                w.write_all(&data).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+                written += data.len() as u64;
+                sh.bar.inc(data.len() as u64);
+            }
+        }
+        let file = w.into_inner().map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        if written != entry.size() {
+            return Err(format!("size mismatch: restored {written} bytes, snapshot says {}", entry.size()));
+        }
+        set_file_meta(&file, &tmp, &entry.meta)?;
+        drop(file);
+        fs::rename(&tmp, &dest).map_err(|e| format!("cannot move into place {}: {e}", dest.display()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map(|()| written)
+}
+
+/// A folder the snapshot has; a symlink in its place (planted or stale) is replaced, so no
+/// file of the restore can be written through it to somewhere outside the target.
+fn make_dir(path: &Path) -> Result<(), String> {
+    if let Ok(m) = fs::symlink_metadata(path) {
+        if m.is_dir() {
+            return Ok(());
+        }
+        fs::remove_file(path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    }
+    fs::create_dir_all(path).map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
+fn make_link(path: &Path, entry: &Entry) -> Result<(), String> {
+    let EntryKind::Symlink { target } = &entry.kind else {
+        return Ok(());
+    };
+    if let Ok(m) = fs::symlink_metadata(path) {
+        if m.is_dir() {
+            fs::remove_dir_all(path)
+        } else {
+            fs::remove_file(path)
+        }
+        .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    }
+    std::os::unix::fs::symlink(target, path).map_err(|e| format!("cannot create link {}: {e}", path.display()))?;
+    set_meta(path, &entry.meta, true)
+}
+
+fn set_file_meta(file: &File, path: &Path, meta: &Meta) -> Result<(), String> {
+    if let Some(mode) = meta.mode {
+        file.set_permissions(fs::Permissions::from_mode(mode & 0o7777))
+            .map_err(|e| format!("cannot set mode of {}: {e}", path.display()))?;
+    }
+    chown(path, meta, false)?;
+    if let Some(t) = meta.mtime {
+        filetime::set_file_handle_times(file, None, Some(file_time(t)))
+            .map_err(|e| format!("cannot set mtime of {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn set_meta(path: &Path, meta: &Meta, is_link: bool) -> Result<(), String> {
+    if !is_link {
+        if let Some(mode) = meta.mode {
+            fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o7777))
+                .map_err(|e| format!("cannot set mode of {}: {e}", path.display()))?;
+        }
+    }
+    chown(path, meta, is_link)?;
+    if let Some(t) = meta.mtime {
+        let t = file_time(t);
+        if is_link {
+            filetime::set_symlink_file_times(path, t, t)
+        } else {
+            filetime::set_file_mtime(path, t)
+        }
+        .map_err(|e| format!("cannot set mtime of {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Owners are restored only by root; anyone else keeps the files as their own.
+fn chown(path: &Path, meta: &Meta, is_link: bool) -> Result<(), String> {
+    if unsafe { libc::geteuid() } != 0 || (meta.uid.is_none() && meta.gid.is_none()) {
+        return Ok(());
+    }
+    let r = if is_link {
+        std::os::unix::fs::lchown(path, meta.uid, meta.gid)
+    } else {
+        std::os::unix::fs::chown(path, meta.uid, meta.gid)
+    };
+    r.map_err(|e| format!("cannot set owner of {}: {e}", path.display()))
+}
+
+fn file_time(t: jiff::Timestamp) -> FileTime {
+    FileTime::from_unix_time(t.as_second(), t.subsec_nanosecond().max(0) as u32)
+}

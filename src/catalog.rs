@@ -11,11 +11,21 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("cannot create state directory {path}: {source}; pass --state-dir to use another")]
-    StateDir { path: PathBuf, source: std::io::Error },
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("catalog {path}: {source}")]
-    Sql { path: PathBuf, source: rusqlite::Error },
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("catalog {path} has schema version {found}, newer than this dxbackup knows ({known}); upgrade dxbackup")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 }
 
 type Result<T, E = CatalogError> = std::result::Result<T, E>;
@@ -150,8 +160,10 @@ impl Catalog {
         };
         let conn = Connection::open(&path).map_err(sql)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
         let cat = Self { conn, path };
         cat.migrate()?;
         cat.mark_orphans()?;
@@ -181,7 +193,8 @@ impl Catalog {
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
             tx.execute_batch(m).map_err(|e| self.sql(e))?;
-            tx.pragma_update(None, "user_version", i as i64 + 1).map_err(|e| self.sql(e))?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(|e| self.sql(e))?;
             tx.commit().map_err(|e| self.sql(e))?;
         }
         Ok(())
@@ -211,8 +224,27 @@ impl Catalog {
         Ok(())
     }
 
+    /// Whether a backup into `repository` was interrupted after its last successful one: its
+    /// leftovers should be indexed before the next backup.
+    pub fn interrupted_since_success(&self, repository: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM runs WHERE repository = ?1 AND status = 'interrupted' AND id >
+                   COALESCE((SELECT MAX(id) FROM runs WHERE repository = ?1 AND command = 'backup'
+                             AND status IN ('ok', 'warning')), 0))",
+                [repository],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))
+    }
+
     /// Records that a run started; returns its id.
-    pub fn start_run(&self, command: &str, source: Option<&str>, repository: Option<&str>) -> Result<i64> {
+    pub fn start_run(
+        &self,
+        command: &str,
+        source: Option<&str>,
+        repository: Option<&str>,
+    ) -> Result<i64> {
         self.conn
             .execute(
                 "INSERT INTO runs (command, source, repository, host, pid, started_at, status)
@@ -259,7 +291,12 @@ impl Catalog {
     }
 
     /// Runs of `command` (all commands when `None`), newest last, at most `last` of them.
-    pub fn runs(&self, command: Option<&str>, source: Option<&str>, last: usize) -> Result<Vec<RunRecord>> {
+    pub fn runs(
+        &self,
+        command: Option<&str>,
+        source: Option<&str>,
+        last: usize,
+    ) -> Result<Vec<RunRecord>> {
         let mut stmt = self
             .conn
             .prepare(
@@ -364,7 +401,9 @@ mod tests {
     fn runs_are_recorded_and_orphans_marked() {
         let dir = tempfile::tempdir().unwrap();
         let cat = Catalog::open(dir.path()).unwrap();
-        let a = cat.start_run("backup", Some("datax"), Some("local")).unwrap();
+        let a = cat
+            .start_run("backup", Some("datax"), Some("local"))
+            .unwrap();
         let end = RunEnd {
             status: RunStatus::Ok,
             snapshot_id: Some("abc".into()),
@@ -391,7 +430,10 @@ mod tests {
         assert_eq!(runs[0].duration_ms, Some(1500));
         assert_eq!(runs[0].metrics.as_ref().unwrap().bytes_read, 10);
         assert_eq!(runs[1].status, RunStatus::Interrupted);
-        assert_eq!(cat.runs(Some("backup"), Some("datax"), 10).unwrap().len(), 1);
+        assert_eq!(
+            cat.runs(Some("backup"), Some("datax"), 10).unwrap().len(),
+            1
+        );
     }
 
     #[test]

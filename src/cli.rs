@@ -74,42 +74,60 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the configured repositories (an existing one is only opened)
-    #[command(after_help = "Examples:\n  dxbackup init\n  dxbackup -c /etc/dxbackup/dxbackup.toml init\n\n\
-An existing repository is never overwritten: init then opens it, which checks the password.")]
+    #[command(
+        after_help = "Examples:\n  dxbackup init\n  dxbackup -c /etc/dxbackup/dxbackup.toml init\n\n\
+An existing repository is never overwritten: init then opens it, which checks the password."
+    )]
     Init,
     /// Back up sources into the primary repository
-    #[command(after_help = "Examples:\n  dxbackup backup            # every source\n  dxbackup backup datax      # one source\n  dxbackup --json backup")]
+    #[command(
+        after_help = "Examples:\n  dxbackup backup            # every source\n  dxbackup backup datax      # one source\n  dxbackup --json backup"
+    )]
     Backup(backup::BackupArgs),
     /// The main job: init, back up every source, apply retention, verify
-    #[command(after_help = "Examples:\n  dxbackup -c examples/quickstart.toml run\n  dxbackup --json run\n\n\
+    #[command(
+        after_help = "Examples:\n  dxbackup -c examples/quickstart.toml run\n  dxbackup --json run\n\n\
 Runs init for repositories with auto-init = true, backs up every source, forgets and prunes \
-per [retention], checks the repository structure, and prints one summary.")]
+per [retention], checks the repository structure, and prints one summary."
+    )]
     Run(run::RunArgs),
     /// List snapshots
-    #[command(after_help = "Examples:\n  dxbackup snapshots\n  dxbackup snapshots --source datax --json")]
+    #[command(
+        after_help = "Examples:\n  dxbackup snapshots\n  dxbackup snapshots --source datax --json"
+    )]
     Snapshots(snapshots::SnapshotsArgs),
     /// Files added, removed and modified between two snapshots; DataX jobs by JSON path
-    #[command(after_help = "Examples:\n  dxbackup diff 1a2b3c4d latest\n  dxbackup diff 1a2b3c4d 5e6f7a8b --json\n\n\
+    #[command(
+        after_help = "Examples:\n  dxbackup diff 1a2b3c4d latest\n  dxbackup diff 1a2b3c4d 5e6f7a8b --json\n\n\
 Job JSON changes are shown by path, e.g. `job.setting.speed.channel: 2 -> 4`; values of keys \
-ending in password or accessKey are always masked.")]
+ending in password or accessKey are always masked."
+    )]
     Diff(diff::DiffArgs),
     /// Every version of one file across snapshots
-    #[command(after_help = "Examples:\n  dxbackup log job/mysql2mysql_orders.json\n  dxbackup log job/mysql2mysql_orders.json --show 1a2b3c4d")]
+    #[command(
+        after_help = "Examples:\n  dxbackup log job/mysql2mysql_orders.json\n  dxbackup log job/mysql2mysql_orders.json --show 1a2b3c4d"
+    )]
     Log(log::LogArgs),
     /// Restore a snapshot (all, core first, or a selection) into a folder
-    #[command(after_help = "Examples:\n  dxbackup restore latest --target /opt/datax\n  dxbackup restore latest --target /opt/datax --mode fast\n  \
+    #[command(
+        after_help = "Examples:\n  dxbackup restore latest --target /opt/datax\n  dxbackup restore latest --target /opt/datax --mode fast\n  \
 dxbackup restore 1a2b3c4d --target /tmp/r --only conf,job/mysql2mysql_orders.json\n  dxbackup restore latest --target /tmp/r --dry-run\n\n\
 Files are written under a temporary name and renamed into place. A damaged file is reported \
-and skipped, the rest restored, and the exit code is 1.")]
+and skipped, the rest restored, and the exit code is 1."
+    )]
     Restore(restore::RestoreArgs),
     /// Check repositories; with --read-data also read and hash the data
-    #[command(after_help = "Examples:\n  dxbackup verify\n  dxbackup verify --read-data\n  dxbackup verify --read-data=10")]
+    #[command(
+        after_help = "Examples:\n  dxbackup verify\n  dxbackup verify --read-data\n  dxbackup verify --read-data=10"
+    )]
     Verify(verify::VerifyArgs),
     /// Apply the retention policy
     #[command(after_help = "Examples:\n  dxbackup forget --dry-run\n  dxbackup forget --prune")]
     Forget(forget::ForgetArgs),
     /// Per-run figures with averages and warnings
-    #[command(after_help = "Examples:\n  dxbackup stats\n  dxbackup stats --source datax --last 50 --json")]
+    #[command(
+        after_help = "Examples:\n  dxbackup stats\n  dxbackup stats --source datax --last 50 --json"
+    )]
     Stats(stats::StatsArgs),
     /// Configuration tools
     #[command(subcommand)]
@@ -119,7 +137,9 @@ and skipped, the rest restored, and the exit code is 1.")]
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Report every problem of the config file at once, as FILE:LINE:COL: KEY: message
-    #[command(after_help = "Examples:\n  dxbackup config check\n  dxbackup -c /etc/dxbackup/dxbackup.toml config check")]
+    #[command(
+        after_help = "Examples:\n  dxbackup config check\n  dxbackup -c /etc/dxbackup/dxbackup.toml config check"
+    )]
     Check,
 }
 
@@ -226,9 +246,16 @@ mod tests {
     #[test]
     fn every_command_has_examples() {
         for sub in Cli::command().get_subcommands() {
-            let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            let help = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
             let nested = sub.get_subcommands().all(|s| s.get_after_help().is_some());
-            assert!(help.contains("Examples:") || (sub.has_subcommands() && nested), "{}", sub.get_name());
+            assert!(
+                help.contains("Examples:") || (sub.has_subcommands() && nested),
+                "{}",
+                sub.get_name()
+            );
         }
     }
 }

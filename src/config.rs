@@ -185,7 +185,11 @@ impl<'de> Deserialize<'de> for HumanDuration {
         let s = String::deserialize(d)?;
         humantime::parse_duration(&s)
             .map(HumanDuration)
-            .map_err(|e| serde::de::Error::custom(format!("bad duration `{s}`: {e} (try \"15m\", \"4h\", \"1day\")")))
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "bad duration `{s}`: {e} (try \"15m\", \"4h\", \"1day\")"
+                ))
+            })
     }
 }
 
@@ -349,7 +353,10 @@ fn section<T: DeserializeOwned>(
     value: toml::Value,
 ) -> BTreeMap<String, T> {
     let toml::Value::Table(entries) = value else {
-        problems.push(Problem::new(key, "must be a table of named entries").hint(format!("write [{key}.NAME]")));
+        problems.push(
+            Problem::new(key, "must be a table of named entries")
+                .hint(format!("write [{key}.NAME]")),
+        );
         return BTreeMap::new();
     };
     entries
@@ -358,7 +365,11 @@ fn section<T: DeserializeOwned>(
         .collect()
 }
 
-fn entry<T: DeserializeOwned>(problems: &mut Vec<Problem>, key: &str, value: toml::Value) -> Option<T> {
+fn entry<T: DeserializeOwned>(
+    problems: &mut Vec<Problem>,
+    key: &str,
+    value: toml::Value,
+) -> Option<T> {
     match serde_path_to_error::deserialize(value) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -378,7 +389,10 @@ fn entry<T: DeserializeOwned>(problems: &mut Vec<Problem>, key: &str, value: tom
 
 /// serde reports an unknown field at its parent; point at the field itself.
 fn unknown_field_key(key: &str, message: &str) -> String {
-    match message.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+    match message
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split('`').next())
+    {
         Some(field) if !key.ends_with(field) => format!("{key}.{field}"),
         _ => key.to_string(),
     }

@@ -3,14 +3,14 @@
 //! The binary is a thin shell over this library: `cli` parses and prints, the modules below do
 //! the work and never print.
 
-pub mod config;
-pub mod repo;
-pub mod source;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod datax;
 pub mod manifest;
+pub mod repo;
 pub mod restore;
+pub mod source;
 pub mod stats;
 
 /// This machine's name, as recorded in snapshots and runs.

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::{
-    CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, PruneOptions, ReadSubsetOption,
-    Repository, RepositoryOptions, RusticError,
+    CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, PruneOptions,
+    ReadSubsetOption, RepairIndexOptions, Repository, RepositoryOptions, RusticError,
 };
 use serde::Serialize;
 
@@ -131,7 +131,9 @@ impl Snapshot {
     }
 
     fn tag_value(tags: &[String], key: &str) -> Option<String> {
-        tags.iter().find_map(|t| t.strip_prefix(key)).map(str::to_string)
+        tags.iter()
+            .find_map(|t| t.strip_prefix(key))
+            .map(str::to_string)
     }
 }
 
@@ -150,7 +152,7 @@ impl From<&SnapshotFile> for Snapshot {
     fn from(s: &SnapshotFile) -> Self {
         let tags: Vec<String> = s.tags.iter().cloned().collect();
         Self {
-            id: s.id.to_string(),
+            id: s.id.to_hex().to_string(),
             time: s.time.timestamp(),
             host: s.hostname.clone(),
             paths: s.paths.iter().cloned().collect(),
@@ -173,8 +175,19 @@ impl From<&SnapshotFile> for Snapshot {
 /// One finding of a repository check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub error: bool,
+    pub level: Level,
     pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Data is damaged or missing.
+    Error,
+    Warning,
+    /// Normal after an interrupted backup: packs written but never indexed. The next backup
+    /// indexes and reuses them; a prune removes what stays unused.
+    Info,
 }
 
 fn backends(spec: &RepoSpec) -> Result<Repository<()>> {
@@ -213,8 +226,17 @@ impl Repo {
             })?;
         }
         let inner = backends(spec)?
-            .init(&Credentials::password(&spec.password.0), &KeyOptions::default(), &ConfigOptions::default())
-            .ctx(|| format!("cannot initialize repository `{}` at {}", spec.name, spec.url))?;
+            .init(
+                &Credentials::password(&spec.password.0),
+                &KeyOptions::default(),
+                &ConfigOptions::default(),
+            )
+            .ctx(|| {
+                format!(
+                    "cannot initialize repository `{}` at {}",
+                    spec.name, spec.url
+                )
+            })?;
         Ok((Self::wrap(spec, inner), true))
     }
 
@@ -260,11 +282,7 @@ impl Repo {
 
     /// Every snapshot, oldest first.
     pub fn snapshots(&self) -> Result<Vec<Snapshot>> {
-        let mut snaps: Vec<Snapshot> = self
-            .raw_snapshots()?
-            .iter()
-            .map(Snapshot::from)
-            .collect();
+        let mut snaps: Vec<Snapshot> = self.raw_snapshots()?.iter().map(Snapshot::from).collect();
         snaps.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
         Ok(snaps)
     }
@@ -306,17 +324,41 @@ impl Repo {
         Ok(results
             .0
             .iter()
-            .map(|(level, err)| Finding {
-                error: format!("{level:?}") == "Error",
-                message: err.to_string(),
+            .map(|(level, err)| {
+                let message = err.to_string();
+                let level = if format!("{level:?}") == "Error" {
+                    Level::Error
+                } else if message.contains("not referenced in index") {
+                    Level::Info
+                } else {
+                    Level::Warning
+                };
+                Finding { level, message }
             })
             .collect())
+    }
+
+    /// Adds packs that were written but never indexed (a backup killed mid-way) to the index,
+    /// so their data is reused instead of uploaded again.
+    pub fn recover_interrupted(&self) -> Result<()> {
+        self.inner
+            .repair_index(&RepairIndexOptions::default(), false)
+            .ctx(|| {
+                format!(
+                    "cannot index the leftovers of an interrupted backup in `{}`",
+                    self.name
+                )
+            })
     }
 
     /// Removes snapshots; with `prune`, also the data only they referenced.
     pub fn forget(&self, ids: &[String], prune: bool) -> Result<()> {
         let raw = self.raw_snapshots()?;
-        let doomed: Vec<_> = raw.iter().filter(|s| ids.contains(&s.id.to_string())).map(|s| s.id).collect();
+        let doomed: Vec<_> = raw
+            .iter()
+            .filter(|s| ids.contains(&s.id.to_hex().to_string()))
+            .map(|s| s.id)
+            .collect();
         if !doomed.is_empty() {
             self.inner
                 .delete_snapshots(&doomed)
@@ -324,8 +366,13 @@ impl Repo {
         }
         if prune {
             let opts = PruneOptions::default();
-            let plan = self.inner.prune_plan(&opts).ctx(|| format!("cannot plan the prune of `{}`", self.name))?;
-            self.inner.prune(&opts, plan).ctx(|| format!("cannot prune `{}`", self.name))?;
+            let plan = self
+                .inner
+                .prune_plan(&opts)
+                .ctx(|| format!("cannot plan the prune of `{}`", self.name))?;
+            self.inner
+                .prune(&opts, plan)
+                .ctx(|| format!("cannot prune `{}`", self.name))?;
         }
         Ok(())
     }
@@ -337,7 +384,11 @@ impl Repo {
 }
 
 /// Resolves a snapshot spec against a list (oldest first).
-pub fn find_snapshot<'a>(snaps: &'a [Snapshot], spec: &str, source: Option<&str>) -> Result<&'a Snapshot> {
+pub fn find_snapshot<'a>(
+    snaps: &'a [Snapshot],
+    spec: &str,
+    source: Option<&str>,
+) -> Result<&'a Snapshot> {
     let (spec, source) = match spec.split_once(':') {
         Some(("latest", s)) => ("latest", Some(s)),
         _ => (spec, source),
@@ -349,7 +400,9 @@ pub fn find_snapshot<'a>(snaps: &'a [Snapshot], spec: &str, source: Option<&str>
             .rev()
             .filter(in_source)
             .find(|s| s.kind.as_deref() == Some("files") || source.is_some())
-            .ok_or_else(|| RepoError::NoSnapshot(source.map_or("latest".into(), |s| format!("latest:{s}"))));
+            .ok_or_else(|| {
+                RepoError::NoSnapshot(source.map_or("latest".into(), |s| format!("latest:{s}")))
+            });
     }
     let matches: Vec<_> = snaps.iter().filter(|s| s.id.starts_with(spec)).collect();
     match matches.as_slice() {

@@ -71,11 +71,19 @@ impl RestorePlan {
 
 /// Plans a restore of `entries` (paths relative to the snapshot root).
 pub fn plan(entries: Vec<Entry>, mode: Mode, only: &[String]) -> Result<RestorePlan, RestoreError> {
-    let mode = if !only.is_empty() && mode == Mode::Full { Mode::Partial } else { mode };
+    let mode = if !only.is_empty() && mode == Mode::Full {
+        Mode::Partial
+    } else {
+        mode
+    };
     if mode == Mode::Partial && only.is_empty() {
         return Err(RestoreError::PartialWithoutOnly);
     }
-    let filter = if only.is_empty() { None } else { Some(Filter::new(only, &[])?) };
+    let filter = if only.is_empty() {
+        None
+    } else {
+        Some(Filter::new(only, &[])?)
+    };
     let mut p = RestorePlan {
         mode,
         ..RestorePlan::default()
@@ -107,7 +115,8 @@ pub fn plan(entries: Vec<Entry>, mode: Mode, only: &[String]) -> Result<RestoreP
     }
     let core = |e: &Entry| mode == Mode::Fast && FAST_FIRST.iter().any(|c| e.path.starts_with(c));
     // Largest first bounds the wall time on a worker pool; the core goes before all of it.
-    p.files.sort_by_key(|e| (!core(e), std::cmp::Reverse(e.size())));
+    p.files
+        .sort_by_key(|e| (!core(e), std::cmp::Reverse(e.size())));
     p.core_files = p.files.iter().take_while(|e| core(e)).count();
     Ok(p)
 }
@@ -131,7 +140,10 @@ mod tests {
     fn file(p: &str, size: u64) -> Entry {
         Entry {
             path: p.into(),
-            kind: EntryKind::File { size, blobs: vec![] },
+            kind: EntryKind::File {
+                size,
+                blobs: vec![],
+            },
             meta: Meta::default(),
         }
     }
@@ -160,16 +172,25 @@ mod tests {
     #[test]
     fn refuses_paths_outside_the_target() {
         let p = plan(tree(), Mode::Full, &[]).unwrap();
-        assert_eq!(p.refused, [PathBuf::from("../escape"), PathBuf::from("/etc/passwd")]);
+        assert_eq!(
+            p.refused,
+            [PathBuf::from("../escape"), PathBuf::from("/etc/passwd")]
+        );
         assert_eq!(p.file_count(), 4);
-        assert_eq!(p.files[0].path, Path::new("plugin/big.jar"), "largest first");
+        assert_eq!(
+            p.files[0].path,
+            Path::new("plugin/big.jar"),
+            "largest first"
+        );
     }
 
     #[test]
     fn fast_mode_puts_core_first() {
         let p = plan(tree(), Mode::Fast, &[]).unwrap();
         assert_eq!(p.core_files, 2);
-        assert!(p.files[..2].iter().all(|e| e.path.starts_with("conf") || e.path.starts_with("job")));
+        assert!(p.files[..2]
+            .iter()
+            .all(|e| e.path.starts_with("conf") || e.path.starts_with("job")));
     }
 
     #[rstest]
@@ -186,7 +207,13 @@ mod tests {
 
     #[test]
     fn partial_needs_a_selection_that_matches() {
-        assert!(matches!(plan(tree(), Mode::Partial, &[]), Err(RestoreError::PartialWithoutOnly)));
-        assert!(matches!(plan(tree(), Mode::Full, &["nope".into()]), Err(RestoreError::NothingSelected)));
+        assert!(matches!(
+            plan(tree(), Mode::Partial, &[]),
+            Err(RestoreError::PartialWithoutOnly)
+        ));
+        assert!(matches!(
+            plan(tree(), Mode::Full, &["nope".into()]),
+            Err(RestoreError::NothingSelected)
+        ));
     }
 }

@@ -30,14 +30,22 @@ pub fn summarize(runs: &[RunRecord], cfg: &StatsConfig) -> StatsReport {
         .iter()
         .filter(|r| matches!(r.status, RunStatus::Failed | RunStatus::Interrupted))
         .count();
-    let durations: Vec<f64> = done.iter().filter_map(|r| r.duration()).map(|d| d.as_secs_f64()).collect();
+    let durations: Vec<f64> = done
+        .iter()
+        .filter_map(|r| r.duration())
+        .map(|d| d.as_secs_f64())
+        .collect();
     let speeds: Vec<f64> = done
         .iter()
         .filter_map(|r| Some((r.metrics.as_ref()?, r.duration()?)))
         .filter(|(m, _)| m.bytes_read >= cfg.speed_min_bytes)
         .map(|(m, d)| m.bytes_read as f64 / 1e6 / d.as_secs_f64().max(1e-3))
         .collect();
-    let added: Vec<f64> = done.iter().filter_map(|r| r.metrics.as_ref()).map(|m| m.bytes_added as f64).collect();
+    let added: Vec<f64> = done
+        .iter()
+        .filter_map(|r| r.metrics.as_ref())
+        .map(|m| m.bytes_added as f64)
+        .collect();
     let mut report = StatsReport {
         runs: runs.len(),
         succeeded: done.len(),
@@ -64,7 +72,10 @@ pub fn summarize(runs: &[RunRecord], cfg: &StatsConfig) -> StatsReport {
         }
     }
     if failed > 0 {
-        report.warnings.push(format!("{failed} of {} runs failed or were interrupted", runs.len()));
+        report.warnings.push(format!(
+            "{failed} of {} runs failed or were interrupted",
+            runs.len()
+        ));
     }
     report
 }
@@ -116,10 +127,16 @@ mod tests {
 
     #[test]
     fn averages() {
-        let runs = vec![run(RunStatus::Ok, 10, 1_000_000_000), run(RunStatus::Ok, 30, 1_000_000_000)];
+        let runs = vec![
+            run(RunStatus::Ok, 10, 1_000_000_000),
+            run(RunStatus::Ok, 30, 1_000_000_000),
+        ];
         let r = summarize(&runs, &StatsConfig::default());
         assert_eq!(r.avg_duration_secs, Some(20.0));
         let speed = r.avg_mb_per_s.unwrap();
-        assert!((speed - (100.0 + 1000.0 / 30.0) / 2.0).abs() < 1e-6, "{speed}");
+        assert!(
+            (speed - (100.0 + 1000.0 / 30.0) / 2.0).abs() < 1e-6,
+            "{speed}"
+        );
     }
 }

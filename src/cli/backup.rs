@@ -41,7 +41,11 @@ impl SourceOutcome {
 
     pub fn print(&self) {
         let Some(m) = &self.metrics else {
-            println!("{}: FAILED: {}", self.source, self.error.as_deref().unwrap_or("unknown error"));
+            println!(
+                "{}: FAILED: {}",
+                self.source,
+                self.error.as_deref().unwrap_or("unknown error")
+            );
             return;
         };
         println!(
@@ -76,12 +80,31 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> anyhow::Result<Exit> {
     } else {
         outcomes.iter().for_each(SourceOutcome::print);
     }
-    Ok(outcomes.iter().map(SourceOutcome::exit).max().unwrap_or(Exit::Ok))
+    Ok(outcomes
+        .iter()
+        .map(SourceOutcome::exit)
+        .max()
+        .unwrap_or(Exit::Ok))
 }
 
 /// Backs up one source, recording the attempt before and the result after.
-pub fn backup_one(ctx: &Ctx, repo: &Repo, catalog: &Catalog, name: &str, src: &SourceConfig) -> SourceOutcome {
+pub fn backup_one(
+    ctx: &Ctx,
+    repo: &Repo,
+    catalog: &Catalog,
+    name: &str,
+    src: &SourceConfig,
+) -> SourceOutcome {
     let start = Instant::now();
+    if catalog
+        .interrupted_since_success(&repo.name)
+        .unwrap_or(false)
+    {
+        tracing::info!(repository = %repo.name, "indexing the leftovers of an interrupted backup");
+        if let Err(e) = repo.recover_interrupted() {
+            tracing::warn!("{e}");
+        }
+    }
     let run_id = catalog.start_run("backup", Some(name), Some(&repo.name));
     let result = backup_inner(ctx, repo, name, src);
     let duration = start.elapsed();
@@ -96,7 +119,11 @@ pub fn backup_one(ctx: &Ctx, repo: &Repo, catalog: &Catalog, name: &str, src: &S
                 files_changed: s.map_or(0, |s| s.files_changed),
                 files_unmodified: s.map_or(0, |s| s.files_unmodified),
             };
-            let status = if r.warnings.is_empty() { RunStatus::Ok } else { RunStatus::Warning };
+            let status = if r.warnings.is_empty() {
+                RunStatus::Ok
+            } else {
+                RunStatus::Warning
+            };
             SourceOutcome {
                 source: name.into(),
                 status,
@@ -132,7 +159,12 @@ pub fn backup_one(ctx: &Ctx, repo: &Repo, catalog: &Catalog, name: &str, src: &S
     outcome
 }
 
-fn backup_inner(ctx: &Ctx, repo: &Repo, name: &str, src: &SourceConfig) -> anyhow::Result<crate::repo::BackupResult> {
+fn backup_inner(
+    ctx: &Ctx,
+    repo: &Repo,
+    name: &str,
+    src: &SourceConfig,
+) -> anyhow::Result<crate::repo::BackupResult> {
     let root = ctx.source_root(name, src)?;
     let filter = Filter::new(&src.include, &src.exclude)?;
     let manifest = Manifest {

@@ -11,7 +11,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
         Ok(_) => {}
         Err(ConfigError::Invalid { path, problems }) => {
             if global.json {
-                print_json(&serde_json::json!({ "file": path, "ok": false, "problems": problems }))?;
+                print_json(
+                    &serde_json::json!({ "file": path, "ok": false, "problems": problems }),
+                )?;
             } else {
                 for p in &problems {
                     println!("{}", p.render(&path));
@@ -36,7 +38,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
         }
     }
     if global.json {
-        print_json(&serde_json::json!({ "file": path, "ok": notes.is_empty(), "problems": notes }))?;
+        print_json(
+            &serde_json::json!({ "file": path, "ok": notes.is_empty(), "problems": notes }),
+        )?;
     } else {
         for n in &notes {
             println!("{}: {n}", path.display());
@@ -50,5 +54,9 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
             if notes.is_empty() { ", ok" } else { "" }
         );
     }
-    Ok(if notes.is_empty() { Exit::Ok } else { Exit::Error })
+    Ok(if notes.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Error
+    })
 }

@@ -62,7 +62,10 @@ impl Ctx {
             .with_context(|| format!("no repository `{name}` in the config"))?;
         Ok(RepoSpec {
             name: name.to_string(),
-            url: self.resolve(Path::new(&r.url)).to_string_lossy().into_owned(),
+            url: self
+                .resolve(Path::new(&r.url))
+                .to_string_lossy()
+                .into_owned(),
             password: self.password(name, r)?,
         })
     }
@@ -85,22 +88,35 @@ impl Ctx {
     /// The canonical root of a files source.
     pub fn source_root(&self, name: &str, src: &SourceConfig) -> anyhow::Result<PathBuf> {
         let root = self.resolve(&src.root);
-        root.canonicalize()
-            .with_context(|| format!("source `{name}`: root {} does not exist; fix source.{name}.root", root.display()))
+        root.canonicalize().with_context(|| {
+            format!(
+                "source `{name}`: root {} does not exist; fix source.{name}.root",
+                root.display()
+            )
+        })
     }
 
     /// The sources named, or all; an unknown name is an error listing the known ones.
     pub fn sources(&self, names: &[String]) -> anyhow::Result<Vec<(&str, &SourceConfig)>> {
         if names.is_empty() {
-            return Ok(self.config.source.iter().map(|(n, s)| (n.as_str(), s)).collect());
+            return Ok(self
+                .config
+                .source
+                .iter()
+                .map(|(n, s)| (n.as_str(), s))
+                .collect());
         }
         names
             .iter()
             .map(|n| {
-                self.config.source.get_key_value(n).map(|(k, v)| (k.as_str(), v)).with_context(|| {
-                    let known: Vec<_> = self.config.source.keys().map(String::as_str).collect();
-                    format!("no source `{n}`; configured: {}", known.join(", "))
-                })
+                self.config
+                    .source
+                    .get_key_value(n)
+                    .map(|(k, v)| (k.as_str(), v))
+                    .with_context(|| {
+                        let known: Vec<_> = self.config.source.keys().map(String::as_str).collect();
+                        format!("no source `{n}`; configured: {}", known.join(", "))
+                    })
             })
             .collect()
     }
@@ -109,11 +125,17 @@ impl Ctx {
         if let Some(file) = &r.password_file {
             let file = self.resolve(file);
             let text = std::fs::read_to_string(&file).with_context(|| {
-                format!("repository `{name}`: cannot read password-file {}", file.display())
+                format!(
+                    "repository `{name}`: cannot read password-file {}",
+                    file.display()
+                )
             })?;
             let pw = text.lines().next().unwrap_or_default();
             if pw.is_empty() {
-                bail!("repository `{name}`: password-file {} is empty", file.display());
+                bail!(
+                    "repository `{name}`: password-file {} is empty",
+                    file.display()
+                );
             }
             return Ok(Password::new(pw));
         }
@@ -153,7 +175,10 @@ fn run_password_command(name: &str, cmd: &str) -> anyhow::Result<Password> {
         .output()
         .with_context(|| format!("repository `{name}`: cannot run password-command"))?;
     if !out.status.success() {
-        bail!("repository `{name}`: password-command failed ({})", out.status);
+        bail!(
+            "repository `{name}`: password-command failed ({})",
+            out.status
+        );
     }
     let text = String::from_utf8(out.stdout).context("password-command printed non-UTF-8")?;
     let pw = text.lines().next().unwrap_or_default();

@@ -46,7 +46,9 @@ pub fn run(ctx: &Ctx, args: &DiffArgs) -> anyhow::Result<Exit> {
                 c.json = json_changes(&reader, path, o, n);
                 changes.push(c);
             }
-            Some(n) if o.meta.mode != n.meta.mode => changes.push(change(path, "metadata", Some(o), Some(n))),
+            Some(n) if o.meta.mode != n.meta.mode => {
+                changes.push(change(path, "metadata", Some(o), Some(n)))
+            }
             Some(_) => {}
         }
     }
@@ -89,10 +91,19 @@ pub fn run(ctx: &Ctx, args: &DiffArgs) -> anyhow::Result<Exit> {
 }
 
 fn by_path(entries: Vec<Entry>) -> BTreeMap<PathBuf, Entry> {
-    entries.into_iter().filter(|e| !matches!(e.kind, EntryKind::Dir)).map(|e| (e.path.clone(), e)).collect()
+    entries
+        .into_iter()
+        .filter(|e| !matches!(e.kind, EntryKind::Dir))
+        .map(|e| (e.path.clone(), e))
+        .collect()
 }
 
-fn change(path: &std::path::Path, kind: &'static str, o: Option<&Entry>, n: Option<&Entry>) -> FileChange {
+fn change(
+    path: &std::path::Path,
+    kind: &'static str,
+    o: Option<&Entry>,
+    n: Option<&Entry>,
+) -> FileChange {
     FileChange {
         path: path.to_path_buf(),
         change: kind,
@@ -111,5 +122,9 @@ fn json_changes(reader: &Reader, path: &std::path::Path, o: &Entry, n: &Entry) -
     let (Ok(old), Ok(new)) = (reader.read_to_vec(o), reader.read_to_vec(n)) else {
         return vec![];
     };
-    diff_json(&String::from_utf8_lossy(&old), &String::from_utf8_lossy(&new)).unwrap_or_default()
+    diff_json(
+        &String::from_utf8_lossy(&old),
+        &String::from_utf8_lossy(&new),
+    )
+    .unwrap_or_default()
 }

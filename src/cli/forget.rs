@@ -54,7 +54,12 @@ pub fn run(ctx: &Ctx, args: &ForgetArgs) -> anyhow::Result<Exit> {
 }
 
 /// Applies the repository's retention (its own `[repository.X.retention]` or `[retention]`).
-pub fn apply_retention(ctx: &Ctx, repo: &Repo, prune: bool, dry_run: bool) -> anyhow::Result<ForgetOutcome> {
+pub fn apply_retention(
+    ctx: &Ctx,
+    repo: &Repo,
+    prune: bool,
+    dry_run: bool,
+) -> anyhow::Result<ForgetOutcome> {
     let rules = ctx
         .config
         .repository
@@ -63,7 +68,11 @@ pub fn apply_retention(ctx: &Ctx, repo: &Repo, prune: bool, dry_run: bool) -> an
         .unwrap_or_else(|| ctx.config.retention.clone());
     let now = jiff::Zoned::now();
     let decisions = repo.retention_plan(&rules, &now)?;
-    let doomed: Vec<String> = decisions.iter().filter(|d| !d.keep).map(|d| d.snapshot.id.clone()).collect();
+    let doomed: Vec<String> = decisions
+        .iter()
+        .filter(|d| !d.keep)
+        .map(|d| d.snapshot.id.clone())
+        .collect();
     let pruned = prune && !dry_run;
     if !dry_run && (!doomed.is_empty() || prune) {
         repo.forget(&doomed, pruned)?;

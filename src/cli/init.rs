@@ -27,7 +27,11 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<Exit> {
         print_json(&results)?;
     } else {
         for r in &results {
-            let what = if r.created { "created" } else { "already exists, password ok" };
+            let what = if r.created {
+                "created"
+            } else {
+                "already exists, password ok"
+            };
             println!("{}: {} ({})", r.repository, what, r.url);
         }
     }

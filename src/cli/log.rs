@@ -40,8 +40,13 @@ pub fn run(ctx: &Ctx, args: &LogArgs) -> anyhow::Result<Exit> {
     };
     if let Some(spec) = &args.show {
         let snap = repo.find_snapshot(spec, args.source.as_deref())?;
-        let entry = find(&snap).with_context(|| format!("no {rel} in snapshot {}", snap.short_id()))?;
-        anyhow::ensure!(matches!(entry.kind, EntryKind::File { .. }), "{rel} is not a file in {}", snap.short_id());
+        let entry =
+            find(&snap).with_context(|| format!("no {rel} in snapshot {}", snap.short_id()))?;
+        anyhow::ensure!(
+            matches!(entry.kind, EntryKind::File { .. }),
+            "{rel} is not a file in {}",
+            snap.short_id()
+        );
         let data = reader.read_to_vec(&entry)?;
         let mut out = std::io::stdout().lock();
         out.write_all(&masked(rel, data))?;
@@ -70,7 +75,10 @@ pub fn run(ctx: &Ctx, args: &LogArgs) -> anyhow::Result<Exit> {
         });
         last = entry;
     }
-    anyhow::ensure!(!versions.is_empty(), "{rel} is in no snapshot; paths are relative to the source root, e.g. job/x.json");
+    anyhow::ensure!(
+        !versions.is_empty(),
+        "{rel} is in no snapshot; paths are relative to the source root, e.g. job/x.json"
+    );
     if ctx.global.json {
         print_json(&versions)?;
     } else {

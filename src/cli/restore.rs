@@ -60,7 +60,9 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let report = restore::apply(&reader, &plan, &args.target, threads, &progress_bar(ctx));
     if ctx.global.json {
-        print_json(&serde_json::json!({ "snapshot": snap.id, "target": args.target, "report": report }))?;
+        print_json(
+            &serde_json::json!({ "snapshot": snap.id, "target": args.target, "report": report }),
+        )?;
     } else {
         for (p, e) in &report.failed {
             println!("FAILED {}: {e}", p.display());
@@ -80,7 +82,11 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
             report.failed.len()
         );
     }
-    Ok(if report.failed.is_empty() { Exit::Ok } else { Exit::Warning })
+    Ok(if report.failed.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Warning
+    })
 }
 
 fn progress_bar(ctx: &Ctx) -> ProgressBar {
@@ -89,7 +95,9 @@ fn progress_bar(ctx: &Ctx) -> ProgressBar {
         return ProgressBar::hidden();
     }
     ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-        ProgressStyle::with_template("restoring {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .expect("static template"),
+        ProgressStyle::with_template(
+            "restoring {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .expect("static template"),
     )
 }

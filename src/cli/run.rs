@@ -64,7 +64,11 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
-fn run_inner(ctx: &Ctx, args: &RunArgs, catalog: &crate::catalog::Catalog) -> anyhow::Result<(RunSummary, Exit)> {
+fn run_inner(
+    ctx: &Ctx,
+    args: &RunArgs,
+    catalog: &crate::catalog::Catalog,
+) -> anyhow::Result<(RunSummary, Exit)> {
     let mut initialized = Vec::new();
     for (name, r) in &ctx.config.repository {
         let spec = ctx.spec(name)?;
@@ -80,7 +84,11 @@ fn run_inner(ctx: &Ctx, args: &RunArgs, catalog: &crate::catalog::Catalog) -> an
         .iter()
         .map(|(name, src)| backup_one(ctx, &repo, catalog, name, src))
         .collect();
-    let mut exit = backups.iter().map(SourceOutcome::exit).max().unwrap_or(Exit::Ok);
+    let mut exit = backups
+        .iter()
+        .map(SourceOutcome::exit)
+        .max()
+        .unwrap_or(Exit::Ok);
     let retention = if args.no_forget || backups.iter().any(|b| b.snapshot.is_none()) {
         // Never thin out history on a run whose backup failed.
         None
@@ -93,7 +101,14 @@ fn run_inner(ctx: &Ctx, args: &RunArgs, catalog: &crate::catalog::Catalog) -> an
     };
     let verify = verify_repo(&repo, None)?;
     let texts: Vec<String> = verify.findings.iter().map(|f| f.message.clone()).collect();
-    catalog.record_verification(None, &repo.name, None, verify.errors, verify.warnings, &texts)?;
+    catalog.record_verification(
+        None,
+        &repo.name,
+        None,
+        verify.errors,
+        verify.warnings,
+        &texts,
+    )?;
     exit = exit.max(verify.exit());
     let summary = RunSummary {
         initialized,
@@ -117,5 +132,9 @@ fn print(s: &RunSummary) {
     if let Some(v) = &s.verify {
         super::verify::print(v);
     }
-    println!("run {}: {:.1} s", format!("{:?}", s.status).to_lowercase(), s.duration_secs);
+    println!(
+        "run {}: {:.1} s",
+        format!("{:?}", s.status).to_lowercase(),
+        s.duration_secs
+    );
 }

@@ -22,15 +22,25 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> anyhow::Result<Exit> {
         print_json(&snaps)?;
         return Ok(Exit::Ok);
     }
-    println!("{:<8}  {:<25}  {:<12}  {:<6}  {:<16}  {:>8}  {:>10}", "id", "time", "source", "kind", "host", "files", "size");
+    println!(
+        "{:<8}  {:<25}  {:<12}  {:<6}  {:<16}  {:>8}  {:>10}",
+        "id", "time", "source", "kind", "host", "files", "size"
+    );
     for s in &snaps {
         let (files, size) = s
             .summary
             .as_ref()
             .map_or((String::new(), String::new()), |m| {
-                ((m.files_new + m.files_changed + m.files_unmodified).to_string(), bytes(m.bytes_processed))
+                (
+                    (m.files_new + m.files_changed + m.files_unmodified).to_string(),
+                    bytes(m.bytes_processed),
+                )
             });
-        let time = s.time.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S %z").to_string();
+        let time = s
+            .time
+            .to_zoned(jiff::tz::TimeZone::system())
+            .strftime("%Y-%m-%d %H:%M:%S %z")
+            .to_string();
         println!(
             "{:<8}  {:<25}  {:<12}  {:<6}  {:<16}  {:>8}  {:>10}",
             s.short_id(),

@@ -4,7 +4,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{print_json, Ctx, Exit};
-use crate::repo::{Finding, Repo};
+use crate::repo::{Finding, Level, Repo};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -39,7 +39,10 @@ impl VerifyOutcome {
 
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<Exit> {
     if let Some(p) = args.read_data {
-        anyhow::ensure!(p > 0.0 && p <= 100.0, "--read-data takes a percentage in (0, 100], got {p}");
+        anyhow::ensure!(
+            p > 0.0 && p <= 100.0,
+            "--read-data takes a percentage in (0, 100], got {p}"
+        );
     }
     let names: Vec<String> = match &args.repo {
         Some(r) => vec![r.clone()],
@@ -61,7 +64,11 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<Exit> {
             print(o);
         }
     }
-    Ok(outcomes.iter().map(VerifyOutcome::exit).max().unwrap_or(Exit::Ok))
+    Ok(outcomes
+        .iter()
+        .map(VerifyOutcome::exit)
+        .max()
+        .unwrap_or(Exit::Ok))
 }
 
 /// Checks one repository; `pct` = Some(100) reads everything.
@@ -71,8 +78,11 @@ pub fn verify_repo(repo: &Repo, pct: Option<f64>) -> anyhow::Result<VerifyOutcom
     Ok(VerifyOutcome {
         repository: repo.name.clone(),
         read_data_pct: pct,
-        errors: findings.iter().filter(|f| f.error).count(),
-        warnings: findings.iter().filter(|f| !f.error).count(),
+        errors: findings.iter().filter(|f| f.level == Level::Error).count(),
+        warnings: findings
+            .iter()
+            .filter(|f| f.level == Level::Warning)
+            .count(),
         findings,
     })
 }
@@ -84,7 +94,12 @@ pub fn print(o: &VerifyOutcome) {
         Some(p) => format!("structure and {p}% of the data"),
     };
     for f in &o.findings {
-        println!("  {}: {}", if f.error { "error" } else { "warning" }, f.message);
+        let level = match f.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Info => "note",
+        };
+        println!("  {level}: {}", f.message);
     }
     let verdict = if o.errors > 0 {
         "DAMAGED"
@@ -93,5 +108,8 @@ pub fn print(o: &VerifyOutcome) {
     } else {
         "ok"
     };
-    println!("{}: verified {what}: {verdict} ({} errors, {} warnings)", o.repository, o.errors, o.warnings);
+    println!(
+        "{}: verified {what}: {verdict} ({} errors, {} warnings)",
+        o.repository, o.errors, o.warnings
+    );
 }

@@ -30,13 +30,28 @@ fn parses_a_minimal_config_with_datax_defaults() {
 
 #[rstest]
 #[case::unknown_top("colour = 1\n", "colour", 1)]
-#[case::unknown_repo_key("[repository.a]\nurl = \"/x\"\npasword-file = \"p\"\n", "repository.a.pasword-file", 3)]
-#[case::bad_type("[repository.a]\nurl = \"/x\"\nauto-init = \"yes\"\n", "repository.a.auto-init", 3)]
+#[case::unknown_repo_key(
+    "[repository.a]\nurl = \"/x\"\npasword-file = \"p\"\n",
+    "repository.a.pasword-file",
+    3
+)]
+#[case::bad_type(
+    "[repository.a]\nurl = \"/x\"\nauto-init = \"yes\"\n",
+    "repository.a.auto-init",
+    3
+)]
 #[case::bad_duration("[tier.gold]\nrto = \"soon\"\nrpo = \"1h\"\n", "tier.gold.rto", 2)]
-#[case::missing_root("[repository.a]\nurl = \"/x\"\n[source.s]\nkind = \"files\"\n", "source.s", 3)]
+#[case::missing_root(
+    "[repository.a]\nurl = \"/x\"\n[source.s]\nkind = \"files\"\n",
+    "source.s",
+    3
+)]
 fn parse_problems_are_located(#[case] text: &str, #[case] key: &str, #[case] line: usize) {
     let problems = parse(text).unwrap_err();
-    let p = problems.iter().find(|p| p.key == key).unwrap_or_else(|| panic!("{problems:?}"));
+    let p = problems
+        .iter()
+        .find(|p| p.key == key)
+        .unwrap_or_else(|| panic!("{problems:?}"));
     assert_eq!(p.line, Some(line), "{p:?}");
 }
 
@@ -56,11 +71,26 @@ fn syntax_errors_have_line_and_column() {
 }
 
 #[rstest]
-#[case::two_primaries("[repository.a]\nurl=\"/a\"\nprimary=true\n[repository.b]\nurl=\"/b\"\nprimary=true\n", "repository")]
-#[case::no_primary("[repository.a]\nurl=\"/a\"\n[repository.b]\nurl=\"/b\"\n", "repository")]
-#[case::two_passwords("[repository.a]\nurl=\"/a\"\npassword-file=\"p\"\npassword-command=\"c\"\n", "repository.a")]
-#[case::unknown_tier("[repository.a]\nurl=\"/a\"\n[source.s]\nkind=\"files\"\nroot=\"/r\"\ntier=\"gold\"\n", "source.s.tier")]
-#[case::bad_name("[repository.a]\nurl=\"/a\"\n[source.\"my src\"]\nkind=\"files\"\nroot=\"/r\"\n", "source.my src")]
+#[case::two_primaries(
+    "[repository.a]\nurl=\"/a\"\nprimary=true\n[repository.b]\nurl=\"/b\"\nprimary=true\n",
+    "repository"
+)]
+#[case::no_primary(
+    "[repository.a]\nurl=\"/a\"\n[repository.b]\nurl=\"/b\"\n",
+    "repository"
+)]
+#[case::two_passwords(
+    "[repository.a]\nurl=\"/a\"\npassword-file=\"p\"\npassword-command=\"c\"\n",
+    "repository.a"
+)]
+#[case::unknown_tier(
+    "[repository.a]\nurl=\"/a\"\n[source.s]\nkind=\"files\"\nroot=\"/r\"\ntier=\"gold\"\n",
+    "source.s.tier"
+)]
+#[case::bad_name(
+    "[repository.a]\nurl=\"/a\"\n[source.\"my src\"]\nkind=\"files\"\nroot=\"/r\"\n",
+    "source.my src"
+)]
 #[case::remote_url("[repository.a]\nurl=\"ftp://x/y\"\n", "repository.a.url")]
 fn validation_rules(#[case] text: &str, #[case] key: &str) {
     let c = parse(text).unwrap();

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use rustic_core::repofile::{Metadata, Node, NodeType};
 use rustic_core::{
-    BackupOptions, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions, ReadSource, ReadSourceEntry,
-    ReadSourceOpen, RusticResult, SnapshotOptions,
+    BackupOptions, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions, ReadSource,
+    ReadSourceEntry, ReadSourceOpen, RusticResult, SnapshotOptions,
 };
 
 use super::{Context, Repo, RepoError, Result, Snapshot, MANIFEST_DIR, TAG};
@@ -47,12 +47,19 @@ impl Repo {
             .ctx(|| format!("bad tags {tags}"))?;
         opts.host = Some(req.host.clone());
         opts.label = Some(req.source.clone());
-        let snap = opts.to_snapshot().ctx(|| "cannot prepare snapshot".into())?;
+        let snap = opts
+            .to_snapshot()
+            .ctx(|| "cannot prepare snapshot".into())?;
 
         let warnings = Arc::new(Mutex::new(Vec::new()));
         let src = FilesSource::new(req, warnings.clone())?;
         let snap = repo
-            .archive(&BackupOptions::default(), &src, snap, std::slice::from_ref(&req.root))
+            .archive(
+                &BackupOptions::default(),
+                &src,
+                snap,
+                std::slice::from_ref(&req.root),
+            )
             .ctx(|| format!("backup of `{}` into `{}` failed", req.source, self.name))?;
         let warnings = std::mem::take(&mut *warnings.lock().expect("warnings lock"));
         Ok(BackupResult {
@@ -76,7 +83,11 @@ impl FilesSource {
     fn new(req: &BackupRequest, warnings: Warnings) -> Result<Self> {
         if !req.root.is_dir() {
             return Err(RepoError::Io {
-                context: format!("source `{}`: root {} is not a folder", req.source, req.root.display()),
+                context: format!(
+                    "source `{}`: root {} is not a folder",
+                    req.source,
+                    req.root.display()
+                ),
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
@@ -115,7 +126,11 @@ impl FilesSource {
         for (name, data) in files {
             out.push(Ok(ReadSourceEntry {
                 path: dir.join(&name),
-                node: Node::new_node(OsStr::new(&name), NodeType::File, meta(0o100600, data.len() as u64)),
+                node: Node::new_node(
+                    OsStr::new(&name),
+                    NodeType::File,
+                    meta(0o100600, data.len() as u64),
+                ),
                 open: Some(Opener::Mem(data)),
             }));
         }
@@ -138,10 +153,11 @@ impl ReadSourceOpen for Opener {
             Self::Local(open, path, warnings) => match open.open() {
                 Ok(r) => Ok(Box::new(r)),
                 Err(e) => {
-                    warnings
-                        .lock()
-                        .expect("warnings lock")
-                        .push(format!("cannot read {}: {}", path.display(), super::display(&e)));
+                    warnings.lock().expect("warnings lock").push(format!(
+                        "cannot read {}: {}",
+                        path.display(),
+                        super::display(&e)
+                    ));
                     Err(e)
                 }
             },
@@ -165,7 +181,10 @@ impl ReadSource for FilesSource {
         let warnings = self.warnings.clone();
         let local = self.local.entries().filter_map(move |item| match item {
             Err(e) => {
-                warnings.lock().expect("warnings lock").push(super::display(&e));
+                warnings
+                    .lock()
+                    .expect("warnings lock")
+                    .push(super::display(&e));
                 None
             }
             Ok(ReadSourceEntry { path, node, open }) => {

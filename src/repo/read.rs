@@ -28,9 +28,14 @@ pub struct Meta {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
-    File { size: u64, blobs: Vec<BlobRef> },
+    File {
+        size: u64,
+        blobs: Vec<BlobRef>,
+    },
     Dir,
-    Symlink { target: PathBuf },
+    Symlink {
+        target: PathBuf,
+    },
     /// Devices, fifos and sockets: recorded, not restored.
     Other(String),
 }
@@ -80,7 +85,8 @@ impl Reader {
             .ls(&node, &LsOptions::default())
             .ctx(|| format!("cannot list snapshot {}", snap.short_id()))?;
         iter.map(|item| {
-            let (path, node) = item.ctx(|| format!("cannot read a tree of snapshot {}", snap.short_id()))?;
+            let (path, node) =
+                item.ctx(|| format!("cannot read a tree of snapshot {}", snap.short_id()))?;
             Ok(to_entry(path, &node))
         })
         .collect()
@@ -132,7 +138,8 @@ impl Reader {
         let Ok(node) = self.node(snap, &path.to_string_lossy()) else {
             return Ok(None);
         };
-        self.read_to_vec(&to_entry(PathBuf::from(name), &node)).map(Some)
+        self.read_to_vec(&to_entry(PathBuf::from(name), &node))
+            .map(Some)
     }
 }
 
@@ -147,7 +154,12 @@ fn to_entry(path: PathBuf, node: &Node) -> Entry {
     let kind = match &node.node_type {
         NodeType::File => EntryKind::File {
             size: m.size,
-            blobs: node.content.iter().flatten().map(|id| BlobRef(*id)).collect(),
+            blobs: node
+                .content
+                .iter()
+                .flatten()
+                .map(|id| BlobRef(*id))
+                .collect(),
         },
         NodeType::Dir => EntryKind::Dir,
         t @ NodeType::Symlink { .. } => EntryKind::Symlink {

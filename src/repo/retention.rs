@@ -23,7 +23,11 @@ pub struct RetentionDecision {
 
 impl Repo {
     /// The retention plan for every dxbackup snapshot of this repository.
-    pub fn retention_plan(&self, rules: &RetentionConfig, now: &Zoned) -> Result<Vec<RetentionDecision>> {
+    pub fn retention_plan(
+        &self,
+        rules: &RetentionConfig,
+        now: &Zoned,
+    ) -> Result<Vec<RetentionDecision>> {
         let snaps = self.raw_snapshots()?;
         plan_retention(snaps, rules, now).ctx(|| "cannot apply retention rules".into())
     }
@@ -84,7 +88,7 @@ pub fn plan_retention(
             });
         }
     }
-    out.sort_by(|a, b| a.snapshot.time.cmp(&b.snapshot.time));
+    out.sort_by_key(|d| d.snapshot.time);
     Ok(out)
 }
 
@@ -103,11 +107,14 @@ mod tests {
     use rustic_core::StringList;
 
     fn snap(time: &str, source: &str) -> SnapshotFile {
-        let mut s = SnapshotFile::default();
-        s.time = time.parse().unwrap();
-        s.tags = format!("dxbackup,source:{source},kind:files").parse::<StringList>().unwrap();
-        s.id = rustic_core::Id::random().into();
-        s
+        SnapshotFile {
+            time: time.parse().unwrap(),
+            tags: format!("dxbackup,source:{source},kind:files")
+                .parse::<StringList>()
+                .unwrap(),
+            id: rustic_core::Id::random().into(),
+            ..Default::default()
+        }
     }
 
     /// Daily snapshots at 02:00 for 40 days ending 2026-11-25, plus extra ones on the last day.
@@ -131,13 +138,22 @@ mod tests {
     #[case::hourly2(RetentionConfig { keep_hourly: Some(2), ..Default::default() }, 2)]
     // 7 days + weeks not already covered + months not already covered
     #[case::seed_policy(RetentionConfig { keep_daily: Some(7), keep_weekly: Some(4), keep_monthly: Some(12), ..Default::default() }, 11)]
-    #[case::last1_yearly(RetentionConfig { keep_last: Some(1), keep_yearly: Some(5), ..Default::default() }, 1)]
+    // Fewer years than asked for: like restic 0.16+, the oldest snapshot is kept as well.
+    #[case::last1_yearly(RetentionConfig { keep_last: Some(1), keep_yearly: Some(5), ..Default::default() }, 2)]
     fn keep_rules(#[case] rules: RetentionConfig, #[case] kept: usize) {
         let now: Zoned = "2026-11-25T15:00:00+00:00[UTC]".parse().unwrap();
         let plan = plan_retention(history(), &rules, &now).unwrap();
         assert_eq!(plan.len(), 42);
         let n = plan.iter().filter(|d| d.keep).count();
-        assert_eq!(n, kept, "{:#?}", plan.iter().filter(|d| d.keep).map(|d| (d.snapshot.time, &d.reasons)).collect::<Vec<_>>());
+        assert_eq!(
+            n,
+            kept,
+            "{:#?}",
+            plan.iter()
+                .filter(|d| d.keep)
+                .map(|d| (d.snapshot.time, &d.reasons))
+                .collect::<Vec<_>>()
+        );
         for d in &plan {
             assert!(!d.reasons.is_empty());
         }
@@ -151,12 +167,22 @@ mod tests {
         let mut foreign = snap("2020-01-01T00:00:00+00:00[UTC]", "x");
         foreign.tags = StringList::default();
         snaps.push(foreign);
-        let rules = RetentionConfig { keep_last: Some(1), ..Default::default() };
+        let rules = RetentionConfig {
+            keep_last: Some(1),
+            ..Default::default()
+        };
         let plan = plan_retention(snaps, &rules, &now).unwrap();
         let kept: Vec<_> = plan.iter().filter(|d| d.keep).collect();
-        assert_eq!(kept.len(), 3, "latest of datax, latest of other, the foreign one");
+        assert_eq!(
+            kept.len(),
+            3,
+            "latest of datax, latest of other, the foreign one"
+        );
         assert!(kept.iter().any(|d| d.reasons == ["keep-last"]));
         assert!(kept.iter().any(|d| d.reasons == ["not made by dxbackup"]));
-        assert!(plan.iter().filter(|d| !d.keep).all(|d| d.reasons == ["matched no keep rule"]));
+        assert!(plan
+            .iter()
+            .filter(|d| !d.keep)
+            .all(|d| d.reasons == ["matched no keep rule"]));
     }
 }

@@ -44,14 +44,25 @@ struct Shared<'a> {
 
 /// Restores `plan` into `target` with `threads` workers. Never aborts on one bad file: each
 /// failure is recorded in the report and the rest is restored.
-pub fn apply(reader: &Reader, plan: &RestorePlan, target: &Path, threads: usize, bar: &ProgressBar) -> RestoreReport {
+pub fn apply(
+    reader: &Reader,
+    plan: &RestorePlan,
+    target: &Path,
+    threads: usize,
+    bar: &ProgressBar,
+) -> RestoreReport {
     let start = Instant::now();
     let mut report = RestoreReport::default();
     for p in &plan.refused {
-        report.failed.push((p.clone(), "refused: the path would land outside the target".into()));
+        report.failed.push((
+            p.clone(),
+            "refused: the path would land outside the target".into(),
+        ));
     }
     if let Err(e) = fs::create_dir_all(target) {
-        report.failed.push((target.to_path_buf(), format!("cannot create target: {e}")));
+        report
+            .failed
+            .push((target.to_path_buf(), format!("cannot create target: {e}")));
         return report;
     }
     for d in &plan.dirs {
@@ -112,7 +123,11 @@ fn worker(sh: &Shared<'_>, files: &[Entry]) {
             Ok(n) => {
                 sh.bytes.fetch_add(n, Ordering::Relaxed);
             }
-            Err(e) => sh.failed.lock().expect("failed lock").push((entry.path.clone(), e)),
+            Err(e) => sh
+                .failed
+                .lock()
+                .expect("failed lock")
+                .push((entry.path.clone(), e)),
         }
         // Core files are at the front, so the last one to finish marks the core usable.
         if i < sh.core_files && sh.core_left.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -124,7 +139,11 @@ fn worker(sh: &Shared<'_>, files: &[Entry]) {
 /// Writes one file under a temporary name and renames it into place.
 fn restore_file(sh: &Shared<'_>, entry: &Entry) -> Result<u64, String> {
     let dest = destination(sh.target, entry);
-    let name = dest.file_name().ok_or("no file name")?.to_string_lossy().into_owned();
+    let name = dest
+        .file_name()
+        .ok_or("no file name")?
+        .to_string_lossy()
+        .into_owned();
     let tmp = dest.with_file_name(format!(".{name}.dxb-partial"));
     let _ = fs::remove_file(&tmp);
     let file = OpenOptions::new()
@@ -138,19 +157,29 @@ fn restore_file(sh: &Shared<'_>, entry: &Entry) -> Result<u64, String> {
     let result = (|| -> Result<(), String> {
         if let EntryKind::File { blobs, .. } = &entry.kind {
             for b in blobs {
-                let data = sh.reader.blob(b).map_err(|e| format!("damaged data, file skipped: {e}"))?;
-                w.write_all(&data).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+                let data = sh
+                    .reader
+                    .blob(b)
+                    .map_err(|e| format!("damaged data, file skipped: {e}"))?;
+                w.write_all(&data)
+                    .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
                 written += data.len() as u64;
                 sh.bar.inc(data.len() as u64);
             }
         }
-        let file = w.into_inner().map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        let file = w
+            .into_inner()
+            .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
         if written != entry.size() {
-            return Err(format!("size mismatch: restored {written} bytes, snapshot says {}", entry.size()));
+            return Err(format!(
+                "size mismatch: restored {written} bytes, snapshot says {}",
+                entry.size()
+            ));
         }
         set_file_meta(&file, &tmp, &entry.meta)?;
         drop(file);
-        fs::rename(&tmp, &dest).map_err(|e| format!("cannot move into place {}: {e}", dest.display()))
+        fs::rename(&tmp, &dest)
+            .map_err(|e| format!("cannot move into place {}: {e}", dest.display()))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -182,7 +211,8 @@ fn make_link(path: &Path, entry: &Entry) -> Result<(), String> {
         }
         .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
     }
-    std::os::unix::fs::symlink(target, path).map_err(|e| format!("cannot create link {}: {e}", path.display()))?;
+    std::os::unix::fs::symlink(target, path)
+        .map_err(|e| format!("cannot create link {}: {e}", path.display()))?;
     set_meta(path, &entry.meta, true)
 }
 

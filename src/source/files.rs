@@ -79,31 +79,42 @@ impl Filter {
         if self.include.is_match(rel) {
             return true;
         }
-        is_dir && self.is_ancestor_of_include(rel)
+        is_dir && self.is_ancestor_or_self_of_include(rel)
     }
 
-    fn is_ancestor_of_include(&self, rel: &Path) -> bool {
+    fn is_ancestor_or_self_of_include(&self, rel: &Path) -> bool {
         let Some(rel) = rel.to_str() else {
             return false;
         };
-        self.include_prefixes
-            .iter()
-            .any(|p| p.len() > rel.len() && p.starts_with(rel) && p.as_bytes()[rel.len()] == b'/')
+        self.include_prefixes.iter().any(|p| {
+            p.starts_with(rel) && (p.len() == rel.len() || p.as_bytes()[rel.len()] == b'/')
+        })
     }
 }
 
 fn normalize(p: &str) -> String {
-    p.trim().trim_start_matches("./").trim_start_matches('/').trim_end_matches('/').to_string()
+    p.trim()
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// A pattern matches the path itself and everything below it.
-fn add_tree(b: &mut GlobSetBuilder, key: &'static str, original: &str, base: &str) -> Result<(), FilterError> {
+fn add_tree(
+    b: &mut GlobSetBuilder,
+    key: &'static str,
+    original: &str,
+    base: &str,
+) -> Result<(), FilterError> {
     let err = |source| FilterError::BadGlob {
         key,
         pattern: original.to_string(),
         source,
     };
-    let glob = |s: &str| -> Result<Glob, globset::Error> { GlobBuilder::new(s).literal_separator(true).build() };
+    let glob = |s: &str| -> Result<Glob, globset::Error> {
+        GlobBuilder::new(s).literal_separator(true).build()
+    };
     b.add(glob(base).map_err(err)?);
     b.add(glob(&format!("{base}/**")).map_err(err)?);
     Ok(())
@@ -122,7 +133,11 @@ mod tests {
     use rstest::rstest;
 
     fn datax() -> Filter {
-        Filter::new(&crate::config::default_include(), &crate::config::default_exclude()).unwrap()
+        Filter::new(
+            &crate::config::default_include(),
+            &crate::config::default_exclude(),
+        )
+        .unwrap()
     }
 
     #[rstest]

@@ -1,1 +1,8 @@
+//! One integration test binary: every test drives the real `dxbackup` binary (and, where a
+//! promise involves it, the real `restic`) against real repositories in temporary folders.
 
+mod cli;
+mod damage;
+mod files;
+mod interop;
+mod util;

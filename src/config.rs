@@ -67,22 +67,85 @@ pub enum Medium {
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
     Files,
+    Mysql,
 }
 
+/// One `[source.NAME]`. Keys of the other kind are refused by `validate`, which names them.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SourceConfig {
     pub kind: SourceKind,
-    /// The DataX home (or any folder) to protect.
-    pub root: PathBuf,
-    /// Paths relative to `root`, anchored there; globs allowed. A folder takes its whole subtree.
-    #[serde(default = "default_include")]
-    pub include: Vec<String>,
-    /// gitignore-like: a pattern without an inner `/` matches at any depth.
-    #[serde(default = "default_exclude")]
-    pub exclude: Vec<String>,
     #[serde(default = "default_tier")]
     pub tier: String,
+    // files
+    /// The DataX home (or any folder) to protect.
+    pub root: Option<PathBuf>,
+    /// Paths relative to `root`, anchored there; globs allowed. A folder takes its whole subtree.
+    pub include: Option<Vec<String>>,
+    /// gitignore-like: a pattern without an inner `/` matches at any depth.
+    pub exclude: Option<Vec<String>>,
+    // mysql
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub socket: Option<PathBuf>,
+    pub user: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// Name of an environment variable holding the password.
+    pub password_env: Option<String>,
+    pub databases: Option<Databases>,
+    pub driver: Option<Driver>,
+    pub binlog: Option<bool>,
+    pub binlog_flush: Option<HumanDuration>,
+    /// `HOST:PORT` (or a socket path) of the server drills restore into; defaults to the source.
+    pub restore_server: Option<String>,
+}
+
+impl SourceConfig {
+    pub fn include(&self) -> Vec<String> {
+        self.include.clone().unwrap_or_else(default_include)
+    }
+    pub fn exclude(&self) -> Vec<String> {
+        self.exclude.clone().unwrap_or_else(default_exclude)
+    }
+    pub fn binlog_flush(&self) -> Duration {
+        self.binlog_flush.map_or(Duration::from_secs(5), |d| d.0)
+    }
+}
+
+/// `databases = ["a", "b"]` or `databases = "all"` (every user database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Databases {
+    All,
+    List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Databases {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            List(Vec<String>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::One(s) if s == "all" => Ok(Self::All),
+            Raw::One(s) => Err(serde::de::Error::custom(format!(
+                "expected \"all\" or a list of names, got \"{s}\" (write [\"{s}\"])"
+            ))),
+            Raw::List(v) => Ok(Self::List(v)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Driver {
+    /// `mariadb-dump` / `mysqldump`, one consistent stream.
+    #[default]
+    Dump,
+    /// `mydumper`, parallel, for big databases.
+    Mydumper,
 }
 
 /// What a DataX home needs kept: configuration, jobs, plugins (users swap JDBC drivers into
@@ -95,7 +158,7 @@ pub fn default_include() -> Vec<String> {
 
 /// Logs and scratch are re-creatable and large; heap dumps are huge.
 pub fn default_exclude() -> Vec<String> {
-    ["log/", "log_perf/", "tmp/", "*.hprof"]
+    ["/log/", "/log_perf/", "/tmp/", "*.hprof"]
         .map(String::from)
         .to_vec()
 }

@@ -16,7 +16,6 @@ pub struct Manifest {
     pub kind: String,
     pub tier: String,
     pub host: String,
-    pub created_at: jiff::Timestamp,
     /// SHA-256 of the config file used (its sanitized copy is stored beside this file).
     pub config_digest: String,
     pub files: Option<FilesManifest>,
@@ -52,7 +51,6 @@ mod tests {
             kind: "files".into(),
             tier: "critical".into(),
             host: "h".into(),
-            created_at: jiff::Timestamp::UNIX_EPOCH,
             config_digest: "ab".into(),
             files: Some(FilesManifest {
                 root: "/opt/datax".into(),

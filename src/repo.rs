@@ -19,7 +19,7 @@ use rustic_core::{
 };
 use serde::Serialize;
 
-pub use backup::{BackupRequest, BackupResult};
+pub use backup::{BackupRequest, BackupResult, Content};
 pub use progress::set_progress_visible;
 pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
 pub use retention::{plan_retention, RetentionDecision};

@@ -9,7 +9,7 @@ use super::{bytes, mb_per_s, print_json, Ctx, Exit};
 use crate::catalog::{Catalog, Metrics, RunEnd, RunStatus};
 use crate::config::SourceConfig;
 use crate::manifest::{FilesManifest, Manifest, CONFIG_FILE, MANIFEST_FILE};
-use crate::repo::{BackupRequest, Repo};
+use crate::repo::{BackupRequest, Content, Repo};
 use crate::source::files::Filter;
 
 #[derive(Debug, Args)]
@@ -166,7 +166,7 @@ fn backup_inner(
     src: &SourceConfig,
 ) -> anyhow::Result<crate::repo::BackupResult> {
     let root = ctx.source_root(name, src)?;
-    let filter = Filter::new(&src.include, &src.exclude)?;
+    let filter = Filter::new(&src.include(), &src.exclude())?;
     let manifest = Manifest {
         format: 1,
         dxbackup_version: env!("CARGO_PKG_VERSION").into(),
@@ -174,20 +174,20 @@ fn backup_inner(
         kind: "files".into(),
         tier: src.tier.clone(),
         host: ctx.host(),
-        created_at: jiff::Timestamp::now(),
         config_digest: ctx.config_digest.clone(),
         files: Some(FilesManifest {
             root: root.to_string_lossy().into_owned(),
-            include: src.include.clone(),
-            exclude: src.exclude.clone(),
+            include: src.include(),
+            exclude: src.exclude(),
         }),
     };
     let req = BackupRequest {
         source: name.into(),
+        kind: "files".into(),
         tier: src.tier.clone(),
         host: ctx.host(),
-        root,
-        filter,
+        content: Content::Files { root, filter },
+        meta_mtime: ctx.config_mtime,
         meta_files: vec![
             (MANIFEST_FILE.into(), manifest.to_json()),
             (CONFIG_FILE.into(), ctx.sanitized_config().into_bytes()),

@@ -17,6 +17,8 @@ pub struct Ctx {
     pub config: Config,
     /// The config text's SHA-256: which config made a snapshot.
     pub config_digest: String,
+    /// The config file's mtime: that of the copies stored in snapshots.
+    pub config_mtime: jiff::Timestamp,
     pub state_dir: PathBuf,
 }
 
@@ -27,10 +29,16 @@ impl Ctx {
         let text = std::fs::read(&path).unwrap_or_default();
         let config_digest = hex::encode(Sha256::digest(&text));
         let state_dir = global.state_dir.clone().unwrap_or_else(default_state_dir);
+        let config_mtime = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| jiff::Timestamp::try_from(t).ok())
+            .unwrap_or_else(jiff::Timestamp::now);
         Ok(Self {
             global,
             config,
             config_digest,
+            config_mtime,
             state_dir,
         })
     }
@@ -87,7 +95,7 @@ impl Ctx {
 
     /// The canonical root of a files source.
     pub fn source_root(&self, name: &str, src: &SourceConfig) -> anyhow::Result<PathBuf> {
-        let root = self.resolve(&src.root);
+        let root = self.resolve(src.root.as_deref().context("files source without root")?);
         root.canonicalize().with_context(|| {
             format!(
                 "source `{name}`: root {} does not exist; fix source.{name}.root",

@@ -21,8 +21,8 @@ fn parses_a_minimal_config_with_datax_defaults() {
     let c = parse(GOOD).unwrap();
     assert!(validate(&c).is_empty());
     let s = &c.source["datax"];
-    assert_eq!(s.include, default_include());
-    assert_eq!(s.exclude, default_exclude());
+    assert_eq!(s.include(), default_include());
+    assert_eq!(s.exclude(), default_exclude());
     assert_eq!(c.retention.keep_daily, Some(7));
     assert_eq!(c.tier["critical"].rpo.0.as_secs(), 900);
     assert_eq!(c.tier["general"].rto.0.as_secs(), 86400);
@@ -41,11 +41,6 @@ fn parses_a_minimal_config_with_datax_defaults() {
     3
 )]
 #[case::bad_duration("[tier.gold]\nrto = \"soon\"\nrpo = \"1h\"\n", "tier.gold.rto", 2)]
-#[case::missing_root(
-    "[repository.a]\nurl = \"/x\"\n[source.s]\nkind = \"files\"\n",
-    "source.s",
-    3
-)]
 fn parse_problems_are_located(#[case] text: &str, #[case] key: &str, #[case] line: usize) {
     let problems = parse(text).unwrap_err();
     let p = problems
@@ -90,6 +85,15 @@ fn syntax_errors_have_line_and_column() {
 #[case::bad_name(
     "[repository.a]\nurl=\"/a\"\n[source.\"my src\"]\nkind=\"files\"\nroot=\"/r\"\n",
     "source.my src"
+)]
+#[case::missing_root("[repository.a]\nurl=\"/a\"\n[source.s]\nkind=\"files\"\n", "source.s")]
+#[case::mysql_key_on_files(
+    "[repository.a]\nurl=\"/a\"\n[source.s]\nkind=\"files\"\nroot=\"/r\"\ndatabases=\"all\"\n",
+    "source.s.databases"
+)]
+#[case::mysql_without_user(
+    "[repository.a]\nurl=\"/a\"\n[source.db]\nkind=\"mysql\"\nhost=\"h\"\n",
+    "source.db"
 )]
 #[case::remote_url("[repository.a]\nurl=\"ftp://x/y\"\n", "repository.a.url")]
 fn validation_rules(#[case] text: &str, #[case] key: &str) {

@@ -1,7 +1,7 @@
 //! Rules across keys that serde cannot express: one primary repository, one password source,
 //! known tiers, compilable globs, names usable as tags.
 
-use super::{Config, Problem};
+use super::{Config, Databases, Problem, SourceConfig, SourceKind};
 use crate::source::files::Filter;
 
 /// Every semantic problem of a parsed config (empty when it is usable).
@@ -25,19 +25,9 @@ pub fn validate(config: &Config) -> Vec<Problem> {
                 )),
             );
         }
-        if src.include.is_empty() {
-            problems.push(
-                Problem::new(
-                    format!("{key}.include"),
-                    "is empty, nothing would be backed up",
-                )
-                .hint(
-                    "remove the key to use the DataX defaults (conf/ job/ plugin/ script/ hook/)",
-                ),
-            );
-        }
-        if let Err(e) = Filter::new(&src.include, &src.exclude) {
-            problems.push(Problem::new(format!("{key}.{}", e.key()), e.to_string()));
+        match src.kind {
+            SourceKind::Files => files_source(&key, src, &mut problems),
+            SourceKind::Mysql => mysql_source(&key, src, &mut problems),
         }
     }
     for (name, tier) in &config.tier {
@@ -55,6 +45,82 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         ));
     }
     problems
+}
+
+fn files_source(key: &str, src: &SourceConfig, problems: &mut Vec<Problem>) {
+    if src.root.is_none() {
+        problems.push(Problem::new(key, "missing field `root`").hint("root = \"/opt/datax\""));
+    }
+    if src.include.as_ref().is_some_and(Vec::is_empty) {
+        problems.push(
+            Problem::new(
+                format!("{key}.include"),
+                "is empty, nothing would be backed up",
+            )
+            .hint("remove the key to use the DataX defaults (conf/ job/ plugin/ script/ hook/)"),
+        );
+    }
+    if let Err(e) = Filter::new(&src.include(), &src.exclude()) {
+        problems.push(Problem::new(format!("{key}.{}", e.key()), e.to_string()));
+    }
+    let foreign = [
+        ("host", src.host.is_some()),
+        ("port", src.port.is_some()),
+        ("socket", src.socket.is_some()),
+        ("user", src.user.is_some()),
+        ("password-file", src.password_file.is_some()),
+        ("password-env", src.password_env.is_some()),
+        ("databases", src.databases.is_some()),
+        ("driver", src.driver.is_some()),
+        ("binlog", src.binlog.is_some()),
+        ("binlog-flush", src.binlog_flush.is_some()),
+        ("restore-server", src.restore_server.is_some()),
+    ];
+    not_for_kind(key, "files", &foreign, problems);
+}
+
+fn mysql_source(key: &str, src: &SourceConfig, problems: &mut Vec<Problem>) {
+    if src.user.is_none() {
+        problems.push(Problem::new(key, "missing field `user`").hint("user = \"backup\" (needs SELECT, RELOAD, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER, REPLICATION CLIENT/SLAVE)"));
+    }
+    if src.host.is_none() && src.socket.is_none() {
+        problems.push(Problem::new(key, "needs `host` (and `port`) or `socket`"));
+    }
+    if src.password_file.is_some() && src.password_env.is_some() {
+        problems.push(
+            Problem::new(key, "both password-file and password-env are set").hint("keep one"),
+        );
+    }
+    if matches!(&src.databases, Some(Databases::List(v)) if v.is_empty()) {
+        problems.push(
+            Problem::new(format!("{key}.databases"), "is empty")
+                .hint("list databases or write databases = \"all\""),
+        );
+    }
+    if src.binlog_flush.is_some_and(|d| d.0.is_zero()) {
+        problems.push(Problem::new(
+            format!("{key}.binlog-flush"),
+            "must be greater than zero",
+        ));
+    }
+    let foreign = [
+        ("root", src.root.is_some()),
+        ("include", src.include.is_some()),
+        ("exclude", src.exclude.is_some()),
+    ];
+    not_for_kind(key, "mysql", &foreign, problems);
+}
+
+fn not_for_kind(key: &str, kind: &str, keys: &[(&str, bool)], problems: &mut Vec<Problem>) {
+    for (k, _) in keys.iter().filter(|(_, set)| *set) {
+        problems.push(
+            Problem::new(
+                format!("{key}.{k}"),
+                format!("`{k}` is not a key of kind = \"{kind}\""),
+            )
+            .hint("check the source's kind, or remove the key"),
+        );
+    }
 }
 
 fn repositories(config: &Config, problems: &mut Vec<Problem>) {

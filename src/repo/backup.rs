@@ -19,13 +19,44 @@ use crate::source::files::Filter;
 /// What to back up and how to label it.
 pub struct BackupRequest {
     pub source: String,
+    /// `files`, `mysql-full` or `binlog`: the `kind:` tag.
+    pub kind: String,
     pub tier: String,
     pub host: String,
-    /// Absolute, canonical root folder.
-    pub root: PathBuf,
-    pub filter: Filter,
+    pub content: Content,
     /// Extra files stored under `/.dxbackup/` (name, content): the manifest, the config used.
     pub meta_files: Vec<(String, Vec<u8>)>,
+    /// Their mtime: stable (the config's), so an unchanged manifest is not a changed file.
+    pub meta_mtime: jiff::Timestamp,
+}
+
+/// What goes into the snapshot besides the manifest.
+pub enum Content {
+    /// A folder tree (absolute, canonical root), filtered.
+    Files { root: PathBuf, filter: Filter },
+    /// One stream (a dump) stored as the file `path` (absolute inside the snapshot). The
+    /// snapshot's root is the stream's folder.
+    Stream {
+        path: PathBuf,
+        reader: Mutex<Option<Box<dyn Read + Send>>>,
+    },
+}
+
+impl Content {
+    pub fn stream(path: impl Into<PathBuf>, reader: impl Read + Send + 'static) -> Self {
+        Self::Stream {
+            path: path.into(),
+            reader: Mutex::new(Some(Box::new(reader))),
+        }
+    }
+
+    /// The snapshot's `paths` entry: what restores strip.
+    fn root(&self) -> PathBuf {
+        match self {
+            Self::Files { root, .. } => root.clone(),
+            Self::Stream { path, .. } => path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        }
+    }
 }
 
 pub struct BackupResult {
@@ -41,7 +72,10 @@ impl Repo {
             .reopen()?
             .to_indexed_ids()
             .ctx(|| format!("cannot read the index of `{}`", self.name))?;
-        let tags = format!("{TAG},source:{},kind:files,tier:{}", req.source, req.tier);
+        let tags = format!(
+            "{TAG},source:{},kind:{},tier:{}",
+            req.source, req.kind, req.tier
+        );
         let mut opts = SnapshotOptions::default()
             .add_tags(&tags)
             .ctx(|| format!("bad tags {tags}"))?;
@@ -52,13 +86,14 @@ impl Repo {
             .ctx(|| "cannot prepare snapshot".into())?;
 
         let warnings = Arc::new(Mutex::new(Vec::new()));
-        let src = FilesSource::new(req, warnings.clone())?;
+        let src = SnapshotSource::new(req, warnings.clone())?;
+        let root = req.content.root();
         let snap = repo
             .archive(
                 &BackupOptions::default(),
                 &src,
                 snap,
-                std::slice::from_ref(&req.root),
+                std::slice::from_ref(&root),
             )
             .ctx(|| format!("backup of `{}` into `{}` failed", req.source, self.name))?;
         let warnings = std::mem::take(&mut *warnings.lock().expect("warnings lock"));
@@ -71,47 +106,60 @@ impl Repo {
 
 type Warnings = Arc<Mutex<Vec<String>>>;
 
-struct FilesSource {
-    local: LocalSource,
-    root: PathBuf,
-    filter: Filter,
+/// The entries of one snapshot: the manifest files, then the content.
+struct SnapshotSource {
+    local: Option<(LocalSource, PathBuf, Filter)>,
+    stream: Option<(PathBuf, Mutex<Option<Box<dyn Read + Send>>>)>,
     meta_files: Vec<(String, Vec<u8>)>,
+    meta_mtime: jiff::Timestamp,
     warnings: Warnings,
 }
 
-impl FilesSource {
+impl SnapshotSource {
     fn new(req: &BackupRequest, warnings: Warnings) -> Result<Self> {
-        if !req.root.is_dir() {
+        let mut src = Self {
+            local: None,
+            stream: None,
+            meta_files: req.meta_files.clone(),
+            meta_mtime: req.meta_mtime,
+            warnings,
+        };
+        match &req.content {
+            Content::Files { root, filter } => {
+                src.local = Some((Self::walker(req, root)?, root.clone(), filter.clone()));
+            }
+            Content::Stream { path, reader } => {
+                let reader = reader.lock().expect("stream lock").take();
+                src.stream = Some((path.clone(), Mutex::new(reader)));
+            }
+        }
+        Ok(src)
+    }
+
+    fn walker(req: &BackupRequest, root: &Path) -> Result<LocalSource> {
+        if !root.is_dir() {
             return Err(RepoError::Io {
                 context: format!(
                     "source `{}`: root {} is not a folder",
                     req.source,
-                    req.root.display()
+                    root.display()
                 ),
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
-        let local = LocalSource::new(
+        LocalSource::new(
             LocalSourceSaveOptions::default(),
             &rustic_core::Excludes::default(),
             &LocalSourceFilterOptions::default(),
-            std::slice::from_ref(&req.root),
+            std::slice::from_ref(&root.to_path_buf()),
         )
-        .ctx(|| format!("cannot walk {}", req.root.display()))?;
-        Ok(Self {
-            local,
-            root: req.root.clone(),
-            filter: req.filter.clone(),
-            meta_files: req.meta_files.clone(),
-            warnings,
-        })
+        .ctx(|| format!("cannot walk {}", root.display()))
     }
 
     fn meta_entries(&self) -> Vec<RusticResult<ReadSourceEntry<Opener>>> {
-        let now = jiff::Timestamp::now();
         let meta = |mode: u32, size: u64| Metadata {
             mode: Some(mode),
-            mtime: Some(now),
+            mtime: Some(self.meta_mtime),
             size,
             ..Metadata::default()
         };
@@ -138,10 +186,11 @@ impl FilesSource {
     }
 }
 
-/// Either a file on disk (opened by rustic's local source) or bytes we generated.
+/// A file on disk (opened by rustic's local source), bytes we generated, or a stream.
 enum Opener {
     Local(<LocalSource as ReadSource>::Open, PathBuf, Warnings),
     Mem(Vec<u8>),
+    Stream(Box<dyn Read + Send>),
 }
 
 impl ReadSourceOpen for Opener {
@@ -150,6 +199,7 @@ impl ReadSourceOpen for Opener {
     fn open(self) -> RusticResult<Self::Reader> {
         match self {
             Self::Mem(data) => Ok(Box::new(Cursor::new(data))),
+            Self::Stream(r) => Ok(r),
             Self::Local(open, path, warnings) => match open.open() {
                 Ok(r) => Ok(Box::new(r)),
                 Err(e) => {
@@ -167,19 +217,86 @@ impl ReadSourceOpen for Opener {
 
 type EntryIter = Box<dyn Iterator<Item = RusticResult<ReadSourceEntry<Opener>>> + Send>;
 
-impl ReadSource for FilesSource {
+impl ReadSource for SnapshotSource {
     type Open = Opener;
     type Iter = EntryIter;
 
     fn size(&self) -> RusticResult<Option<u64>> {
-        Ok(Some(included_size(&self.root, &self.filter)))
+        Ok(self
+            .local
+            .as_ref()
+            .map(|(_, root, filter)| included_size(root, filter)))
     }
 
     fn entries(&self) -> Self::Iter {
-        let root = self.root.clone();
-        let filter = self.filter.clone();
-        let warnings = self.warnings.clone();
-        let local = self.local.entries().filter_map(move |item| match item {
+        let meta = self.meta_entries().into_iter();
+        if let Some((local, root, filter)) = &self.local {
+            return Box::new(meta.chain(Self::local_entries(
+                local,
+                root.clone(),
+                filter.clone(),
+                self.warnings.clone(),
+            )));
+        }
+        Box::new(meta.chain(self.stream_entries()))
+    }
+}
+
+impl SnapshotSource {
+    /// The stream's folders (private, like a dump file should be), then the stream.
+    fn stream_entries(&self) -> Vec<RusticResult<ReadSourceEntry<Opener>>> {
+        let Some((path, reader)) = &self.stream else {
+            return vec![];
+        };
+        // `entries` is called once per backup: the stream is read once.
+        let reader = reader.lock().expect("stream lock").take();
+        let dir_meta = Metadata {
+            mode: Some(0o40700),
+            mtime: Some(jiff::Timestamp::now()),
+            ..Metadata::default()
+        };
+        let mut out = Vec::new();
+        let mut dirs: Vec<&Path> = path
+            .ancestors()
+            .skip(1)
+            .filter(|p| p.parent().is_some())
+            .collect();
+        dirs.reverse();
+        for d in dirs {
+            out.push(Ok(ReadSourceEntry {
+                path: d.to_path_buf(),
+                node: Node::new_node(
+                    d.file_name().unwrap_or_default(),
+                    NodeType::Dir,
+                    dir_meta.clone(),
+                ),
+                open: None,
+            }));
+        }
+        let file_meta = Metadata {
+            mode: Some(0o100600),
+            mtime: Some(jiff::Timestamp::now()),
+            ..Metadata::default()
+        };
+        out.push(Ok(ReadSourceEntry {
+            path: path.clone(),
+            node: Node::new_node(
+                path.file_name().unwrap_or_default(),
+                NodeType::File,
+                file_meta,
+            ),
+            open: reader.map(Opener::Stream),
+        }));
+        out
+    }
+
+    fn local_entries(
+        local: &LocalSource,
+        root: PathBuf,
+        filter: Filter,
+        warnings: Warnings,
+    ) -> impl Iterator<Item = RusticResult<ReadSourceEntry<Opener>>> + Send + 'static {
+        local.entries().filter_map(move |item| match item {
             Err(e) => {
                 warnings
                     .lock()
@@ -194,9 +311,7 @@ impl ReadSource for FilesSource {
                     Ok(ReadSourceEntry { path, node, open })
                 })
             }
-        });
-        // `/.dxbackup` sorts before any real root (`.` < letters), as the archiver needs.
-        Box::new(self.meta_entries().into_iter().chain(local))
+        })
     }
 }
 

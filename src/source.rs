@@ -2,3 +2,4 @@
 //! `files` is a folder tree (a DataX home), filtered by include/exclude globs.
 
 pub mod files;
+pub mod mysql;

@@ -1,0 +1,320 @@
+//! A consistent full dump, streamed.
+//!
+//! How the manifest's figures match the dump exactly: we take `FLUSH TABLES WITH READ LOCK`
+//! (with a lock timeout, so a long transaction cannot hang us), open our own
+//! `START TRANSACTION WITH CONSISTENT SNAPSHOT`, read the binlog coordinates and GTID, then start
+//! `mariadb-dump --single-transaction`. Only when the dump has printed its first database header
+//! (it starts its own snapshot before that) do we unlock. No commit can happen while the global
+//! read lock is held, so both snapshots see the same state; row counts and `CHECKSUM TABLE`
+//! (which reads through the transaction's read view on InnoDB) are then computed in ours while
+//! writes go on.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdout, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mysql::prelude::Queryable;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    capture_stderr, ident, DefaultsFile, Flavor, MysqlError, Result, Server, SYSTEM_DATABASES,
+};
+use crate::config::Databases;
+
+/// Binlog coordinates of a consistent point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coordinates {
+    pub file: String,
+    pub position: u64,
+}
+
+/// One table's figures at the dump's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCheck {
+    pub database: String,
+    pub table: String,
+    pub rows: u64,
+    pub checksum: Option<u64>,
+}
+
+/// What the manifest records about a full dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpInfo {
+    /// Unix seconds of the consistent point (taken under the global read lock).
+    pub at: i64,
+    pub flavor: Flavor,
+    pub server_version: String,
+    pub tool: String,
+    pub databases: Vec<String>,
+    pub binlog: Option<Coordinates>,
+    pub gtid: Option<String>,
+    pub tables: Vec<TableCheck>,
+}
+
+/// A running dump: read `stream` to the end, then call `finish`.
+pub struct RunningDump {
+    pub info: DumpInfo,
+    child: Child,
+    stderr: std::thread::JoinHandle<String>,
+    tail: Arc<Mutex<Vec<u8>>>,
+    _defaults: DefaultsFile,
+}
+
+/// How long we wait for a lock or for the dump to start before giving up.
+const LOCK_TIMEOUT_SECS: u32 = 120;
+
+/// Starts a consistent dump of `databases`; returns it with the stream to store.
+pub fn start(
+    server: &Server,
+    databases: &Databases,
+) -> Result<(RunningDump, impl Read + Send + 'static)> {
+    let mut conn = server.connect()?;
+    let (flavor, version) = server.flavor(&mut conn)?;
+    let dbs = resolve_databases(server, &mut conn, databases)?;
+    let q = |conn: &mut mysql::Conn, sql: &str| {
+        conn.query_drop(sql)
+            .map_err(server.query_err(sql.to_string()))
+    };
+    q(
+        &mut conn,
+        &format!("SET SESSION lock_wait_timeout = {LOCK_TIMEOUT_SECS}"),
+    )?;
+    q(&mut conn, "FLUSH TABLES WITH READ LOCK")?;
+    q(
+        &mut conn,
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    )?;
+    q(&mut conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
+    let status: Option<mysql::Row> = conn
+        .query_first("SHOW MASTER STATUS")
+        .map_err(server.query_err("SHOW MASTER STATUS"))?;
+    let binlog = status.and_then(|r| {
+        Some(Coordinates {
+            file: r.get::<String, _>(0)?,
+            position: r.get::<u64, _>(1)?,
+        })
+    });
+    let at = jiff::Timestamp::now().as_second();
+    let gtid: Option<String> = conn
+        .query_first(format!("SELECT {}", flavor.gtid_variable()))
+        .map_err(server.query_err("reading the GTID position"))?;
+
+    let defaults = server.defaults_file()?;
+    let mut cmd = server.tool(flavor.dump_tool(), &defaults);
+    cmd.args([
+        "--single-transaction",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        "--default-character-set=utf8mb4",
+        "--quick",
+    ]);
+    if binlog.is_some() {
+        cmd.arg(flavor.source_data_flag());
+    }
+    cmd.arg("--databases").args(&dbs);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| MysqlError::Io {
+            context: format!(
+                "cannot run {} (install the MariaDB/MySQL client)",
+                flavor.dump_tool()
+            ),
+            source,
+        })?;
+    let stderr = capture_stderr(&mut child);
+    let mut stdout = BufReader::with_capacity(1 << 20, child.stdout.take().expect("piped"));
+    let head = match read_until_started(&mut stdout) {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = stderr.join().unwrap_or_default();
+            return Err(MysqlError::Tool {
+                tool: flavor.dump_tool().into(),
+                status: format!("stopped before its first database ({e})"),
+                stderr: err,
+            });
+        }
+    };
+    // The dump holds its own snapshot now: let writes go on.
+    q(&mut conn, "UNLOCK TABLES")?;
+    let tables = table_checks(server, &mut conn, &dbs)?;
+    q(&mut conn, "COMMIT")?;
+    drop(conn);
+
+    let tail = Arc::new(Mutex::new(Vec::new()));
+    let stream = TailReader {
+        inner: std::io::Cursor::new(head).chain(stdout),
+        tail: tail.clone(),
+    };
+    let info = DumpInfo {
+        at,
+        flavor,
+        server_version: version,
+        tool: flavor.dump_tool().into(),
+        databases: dbs,
+        binlog,
+        gtid: gtid.filter(|g| !g.is_empty()),
+        tables,
+    };
+    let dump = RunningDump {
+        info,
+        child,
+        stderr,
+        tail,
+        _defaults: defaults,
+    };
+    Ok((dump, stream))
+}
+
+impl RunningDump {
+    /// Waits for the dump; an exit other than success, or a stream without the tool's closing
+    /// line (cut short), is an error carrying the tool's stderr.
+    pub fn finish(mut self) -> Result<DumpInfo> {
+        let status = self.child.wait().map_err(|source| MysqlError::Io {
+            context: "cannot wait for the dump".into(),
+            source,
+        })?;
+        let stderr = self.stderr.join().unwrap_or_default();
+        let tail = self.tail.lock().expect("tail lock").clone();
+        let completed = String::from_utf8_lossy(&tail).contains("-- Dump completed");
+        if !status.success() || !completed {
+            let what = if status.success() {
+                "output cut short".to_string()
+            } else {
+                status.to_string()
+            };
+            return Err(MysqlError::Tool {
+                tool: self.info.tool.clone(),
+                status: what,
+                stderr,
+            });
+        }
+        Ok(self.info)
+    }
+
+    /// Stops a dump whose stream will not be read (the backup failed elsewhere).
+    pub fn abort(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the dump's header up to its first database (printed after it started its snapshot).
+fn read_until_started(r: &mut BufReader<ChildStdout>) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(u64::from(LOCK_TIMEOUT_SECS));
+    loop {
+        let n = r.read_until(b'\n', &mut head)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "no output",
+            ));
+        }
+        let line = &head[head.len() - n..];
+        if line.starts_with(b"-- Current Database:") || line.starts_with(b"CREATE DATABASE") {
+            return Ok(head);
+        }
+        if std::time::Instant::now() > deadline || head.len() > 16 << 20 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "no database header",
+            ));
+        }
+    }
+}
+
+/// Keeps the last bytes read, to tell a complete dump from one cut short.
+struct TailReader<R> {
+    inner: R,
+    tail: Arc<Mutex<Vec<u8>>>,
+}
+
+impl<R: Read> Read for TailReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            let mut t = self.tail.lock().expect("tail lock");
+            t.extend_from_slice(&buf[..n]);
+            if t.len() > 4096 {
+                let cut = t.len() - 256;
+                t.drain(..cut);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// `all` means every database but the server's own.
+fn resolve_databases(
+    server: &Server,
+    conn: &mut mysql::Conn,
+    dbs: &Databases,
+) -> Result<Vec<String>> {
+    let present: Vec<String> = conn
+        .query("SHOW DATABASES")
+        .map_err(server.query_err("SHOW DATABASES"))?;
+    let list = match dbs {
+        Databases::All => present
+            .into_iter()
+            .filter(|d| !SYSTEM_DATABASES.contains(&d.as_str()))
+            .collect::<Vec<_>>(),
+        Databases::List(v) => {
+            if let Some(missing) = v.iter().find(|d| !present.contains(d)) {
+                return Err(MysqlError::Invalid(format!(
+                    "database `{missing}` does not exist on {}; fix `databases` in the source",
+                    server.describe()
+                )));
+            }
+            v.clone()
+        }
+    };
+    if list.is_empty() {
+        return Err(MysqlError::Invalid(format!(
+            "no user database on {} to back up",
+            server.describe()
+        )));
+    }
+    Ok(list)
+}
+
+/// Row count and `CHECKSUM TABLE` of every base table, in the caller's transaction.
+pub fn table_checks(
+    server: &Server,
+    conn: &mut mysql::Conn,
+    dbs: &[String],
+) -> Result<Vec<TableCheck>> {
+    let mut out = Vec::new();
+    for db in dbs {
+        let tables: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                (db,),
+            )
+            .map_err(server.query_err(format!("listing tables of {db}")))?;
+        for t in tables {
+            let name = format!("{}.{}", ident(db), ident(&t));
+            let rows: u64 = conn
+                .query_first(format!("SELECT COUNT(*) FROM {name}"))
+                .map_err(server.query_err(format!("counting {name}")))?
+                .unwrap_or(0);
+            let row: Option<(String, Option<u64>)> = conn
+                .query_first(format!("CHECKSUM TABLE {name}"))
+                .map_err(server.query_err(format!("CHECKSUM TABLE {name}")))?;
+            out.push(TableCheck {
+                database: db.clone(),
+                table: t,
+                rows,
+                checksum: row.and_then(|r| r.1),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -31,7 +31,8 @@ pub enum CatalogError {
 type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
 /// Forward-only migrations; index + 1 is the schema version. Never edit or drop one.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     command TEXT NOT NULL,
@@ -63,7 +64,34 @@ CREATE TABLE verifications (
     warnings INTEGER NOT NULL,
     findings TEXT NOT NULL
 );
-"];
+",
+    r"
+CREATE TABLE binlog_parts (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    file TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    len INTEGER NOT NULL,
+    first_event INTEGER,
+    last_event INTEGER,
+    last_gtid TEXT,
+    closed INTEGER NOT NULL,
+    snapshot_id TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE INDEX binlog_parts_by_source ON binlog_parts(source, id);
+CREATE TABLE drills (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    rto_ms INTEGER NOT NULL,
+    snapshot_id TEXT,
+    detail TEXT NOT NULL
+);
+",
+];
 
 /// How a run ended. `Running` is what an attempt looks like until it finishes; a run still
 /// `Running` whose process is gone is marked `Interrupted` at the next start.
@@ -349,6 +377,114 @@ impl Catalog {
                 "SELECT at, errors FROM verifications WHERE repository = ?1 ORDER BY id DESC LIMIT 1",
                 [repository],
                 |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+}
+
+/// One stored piece of a binlog file.
+#[derive(Debug, Clone, Serialize)]
+pub struct BinlogPartRecord {
+    pub source: String,
+    pub file: String,
+    pub offset: u64,
+    pub len: u64,
+    pub first_event: Option<i64>,
+    pub last_event: Option<i64>,
+    pub last_gtid: Option<String>,
+    pub closed: bool,
+    pub snapshot_id: String,
+    pub stored_at: jiff::Timestamp,
+}
+
+/// One restore drill.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillRecord {
+    pub source: String,
+    pub at: jiff::Timestamp,
+    pub ok: bool,
+    pub rto_ms: u64,
+    pub snapshot_id: Option<String>,
+    pub detail: String,
+}
+
+impl Catalog {
+    pub fn record_binlog_part(&self, repository: &str, p: &BinlogPartRecord) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO binlog_parts (source, repository, file, offset, len, first_event, last_event, last_gtid,
+                 closed, snapshot_id, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    p.source,
+                    repository,
+                    p.file,
+                    p.offset as i64,
+                    p.len as i64,
+                    p.first_event,
+                    p.last_event,
+                    p.last_gtid,
+                    p.closed,
+                    p.snapshot_id,
+                    p.stored_at.to_string()
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// The newest stored binlog part of a source.
+    pub fn last_binlog_part(&self, source: &str) -> Result<Option<BinlogPartRecord>> {
+        self.conn
+            .query_row(
+                "SELECT source, file, offset, len, first_event, last_event, last_gtid, closed, snapshot_id, stored_at
+                 FROM binlog_parts WHERE source = ?1 ORDER BY id DESC LIMIT 1",
+                [source],
+                |r| {
+                    Ok(BinlogPartRecord {
+                        source: r.get(0)?,
+                        file: r.get(1)?,
+                        offset: r.get::<_, i64>(2)? as u64,
+                        len: r.get::<_, i64>(3)? as u64,
+                        first_event: r.get(4)?,
+                        last_event: r.get(5)?,
+                        last_gtid: r.get(6)?,
+                        closed: r.get(7)?,
+                        snapshot_id: r.get(8)?,
+                        stored_at: r.get::<_, String>(9)?.parse().unwrap_or_default(),
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    pub fn record_drill(&self, d: &DrillRecord) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO drills (source, at, ok, rto_ms, snapshot_id, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![d.source, d.at.to_string(), d.ok, d.rto_ms as i64, d.snapshot_id, d.detail],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// The newest drill of a source.
+    pub fn last_drill(&self, source: &str) -> Result<Option<DrillRecord>> {
+        self.conn
+            .query_row(
+                "SELECT source, at, ok, rto_ms, snapshot_id, detail FROM drills WHERE source = ?1 ORDER BY id DESC LIMIT 1",
+                [source],
+                |r| {
+                    Ok(DrillRecord {
+                        source: r.get(0)?,
+                        at: r.get::<_, String>(1)?.parse().unwrap_or_default(),
+                        ok: r.get(2)?,
+                        rto_ms: r.get::<_, i64>(3)? as u64,
+                        snapshot_id: r.get(4)?,
+                        detail: r.get(5)?,
+                    })
+                },
             )
             .optional()
             .map_err(|e| self.sql(e))

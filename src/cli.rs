@@ -3,13 +3,17 @@
 //! on stdout (`--json` for machines), logs and progress on stderr.
 
 mod backup;
+mod binlog;
 mod config_check;
 mod context;
+mod dbarchive;
 mod diff;
 mod forget;
 mod init;
 mod log;
+mod mysql_full;
 mod restore;
+mod restore_db;
 mod run;
 mod snapshots;
 mod stats;
@@ -116,6 +120,23 @@ Files are written under a temporary name and renamed into place. A damaged file 
 and skipped, the rest restored, and the exit code is 1."
     )]
     Restore(restore::RestoreArgs),
+    /// Restore a mysql source's database to a point in time (full + binlogs)
+    #[command(
+        after_help = "Examples:\n  dxbackup restore-db shop --into shop_restored\n  dxbackup restore-db shop --into shop_0915 --until \"2026-11-25 09:15:00\"\n  \
+dxbackup restore-db shop --into shop_x --until-gtid 0-1-1234 --dry-run\n\n\
+Picks the newest full before the target and the binlog chain after it, prints the chain, \
+restores into the database (an existing non-empty one needs --force), replays every binlog in \
+one session, stops exactly at the target, and reports row counts. Restored rows are not written \
+to the server's binlog."
+    )]
+    RestoreDb(restore_db::RestoreDbArgs),
+    /// Archive a mysql source's binlogs continuously (foreground)
+    #[command(
+        after_help = "Examples:\n  dxbackup binlog shop\n  dxbackup binlog shop --duration 10m\n\n\
+Stores each closed binlog at once and the growing one every binlog-flush (default 5s); \
+restarts after disconnects; a binlog purged before it was archived is reported as a gap."
+    )]
+    Binlog(binlog::BinlogArgs),
     /// Check repositories; with --read-data also read and hash the data
     #[command(
         after_help = "Examples:\n  dxbackup verify\n  dxbackup verify --read-data\n  dxbackup verify --read-data=10"
@@ -174,6 +195,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Log(a) => log::run(&ctx, &a),
         Command::Restore(a) => restore::run(&ctx, &a),
         Command::Verify(a) => verify::run(&ctx, &a),
+        Command::RestoreDb(a) => restore_db::run(&ctx, &a),
+        Command::Binlog(a) => binlog::run(&ctx, &a),
         Command::Forget(a) => forget::run(&ctx, &a),
         Command::Stats(a) => stats::run(&ctx, &a),
         Command::Config(_) => unreachable!("handled above"),

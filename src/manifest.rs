@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::source::mysql::binlog::Segment;
+use crate::source::mysql::dump::DumpInfo;
+
 /// File names under `/.dxbackup/`.
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const CONFIG_FILE: &str = "dxbackup.toml";
@@ -19,6 +22,10 @@ pub struct Manifest {
     /// SHA-256 of the config file used (its sanitized copy is stored beside this file).
     pub config_digest: String,
     pub files: Option<FilesManifest>,
+    /// A full dump: coordinates, GTID, every table's row count and checksum.
+    pub mysql: Option<DumpInfo>,
+    /// Binlog segments stored by this snapshot.
+    pub binlog: Option<Vec<Segment>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +64,8 @@ mod tests {
                 include: vec!["conf/".into()],
                 exclude: vec![],
             }),
+            mysql: None,
+            binlog: None,
         };
         assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
     }

@@ -19,7 +19,7 @@ use rustic_core::{
 };
 use serde::Serialize;
 
-pub use backup::{BackupRequest, BackupResult, Content};
+pub use backup::{BackupRequest, BackupResult, Content, Stream};
 pub use progress::set_progress_visible;
 pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
 pub use retention::{plan_retention, RetentionDecision};
@@ -118,6 +118,8 @@ pub struct Snapshot {
     pub source: Option<String>,
     pub kind: Option<String>,
     pub summary: Option<Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl Snapshot {
@@ -168,6 +170,7 @@ impl From<&SnapshotFile> for Snapshot {
                 duration_secs: m.backup_duration,
             }),
             tags,
+            description: s.description.clone(),
         }
     }
 }

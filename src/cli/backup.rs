@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{bytes, mb_per_s, print_json, Ctx, Exit};
 use crate::catalog::{Catalog, Metrics, RunEnd, RunStatus};
-use crate::config::SourceConfig;
+use crate::config::{SourceConfig, SourceKind};
 use crate::manifest::{FilesManifest, Manifest, CONFIG_FILE, MANIFEST_FILE};
 use crate::repo::{BackupRequest, Content, Repo};
 use crate::source::files::Filter;
@@ -165,22 +165,42 @@ fn backup_inner(
     name: &str,
     src: &SourceConfig,
 ) -> anyhow::Result<crate::repo::BackupResult> {
-    let root = ctx.source_root(name, src)?;
-    let filter = Filter::new(&src.include(), &src.exclude())?;
-    let manifest = Manifest {
+    match src.kind {
+        SourceKind::Files => backup_files(ctx, repo, name, src),
+        SourceKind::Mysql => super::mysql_full::backup(ctx, repo, name, src),
+    }
+}
+
+/// The manifest every snapshot of `name` starts from.
+pub fn manifest(ctx: &Ctx, name: &str, kind: &str, src: &SourceConfig) -> Manifest {
+    Manifest {
         format: 1,
         dxbackup_version: env!("CARGO_PKG_VERSION").into(),
         source: name.into(),
-        kind: "files".into(),
+        kind: kind.into(),
         tier: src.tier.clone(),
         host: ctx.host(),
         config_digest: ctx.config_digest.clone(),
-        files: Some(FilesManifest {
-            root: root.to_string_lossy().into_owned(),
-            include: src.include(),
-            exclude: src.exclude(),
-        }),
-    };
+        files: None,
+        mysql: None,
+        binlog: None,
+    }
+}
+
+fn backup_files(
+    ctx: &Ctx,
+    repo: &Repo,
+    name: &str,
+    src: &SourceConfig,
+) -> anyhow::Result<crate::repo::BackupResult> {
+    let root = ctx.source_root(name, src)?;
+    let filter = Filter::new(&src.include(), &src.exclude())?;
+    let mut manifest = manifest(ctx, name, "files", src);
+    manifest.files = Some(FilesManifest {
+        root: root.to_string_lossy().into_owned(),
+        include: src.include(),
+        exclude: src.exclude(),
+    });
     let req = BackupRequest {
         source: name.into(),
         kind: "files".into(),
@@ -188,11 +208,17 @@ fn backup_inner(
         host: ctx.host(),
         content: Content::Files { root, filter },
         meta_mtime: ctx.config_mtime,
-        meta_files: vec![
-            (MANIFEST_FILE.into(), manifest.to_json()),
-            (CONFIG_FILE.into(), ctx.sanitized_config().into_bytes()),
-        ],
+        description: None,
+        meta_files: meta_files(ctx, &manifest),
     };
     tracing::info!(source = name, repository = %repo.name, "backup started");
     Ok(repo.backup(&req)?)
+}
+
+/// The files under `/.dxbackup/` of every snapshot: the manifest and the config used.
+pub fn meta_files(ctx: &Ctx, manifest: &Manifest) -> Vec<(String, Vec<u8>)> {
+    vec![
+        (MANIFEST_FILE.into(), manifest.to_json()),
+        (CONFIG_FILE.into(), ctx.sanitized_config().into_bytes()),
+    ]
 }

@@ -11,6 +11,7 @@ use super::GlobalArgs;
 use crate::catalog::Catalog;
 use crate::config::{self, Config, RepositoryConfig, SourceConfig};
 use crate::repo::{Password, Repo, RepoSpec};
+use crate::source::mysql::{self, Server};
 
 pub struct Ctx {
     pub global: GlobalArgs,
@@ -102,6 +103,46 @@ impl Ctx {
                 root.display()
             )
         })
+    }
+
+    /// How to reach a mysql source's server; `restore_server` = the drill target instead.
+    pub fn mysql_server(
+        &self,
+        name: &str,
+        src: &SourceConfig,
+        restore_server: bool,
+    ) -> anyhow::Result<Server> {
+        let password = mysql::read_password(
+            src.password_file
+                .as_deref()
+                .map(|p| self.resolve(p))
+                .as_deref(),
+            src.password_env.as_deref(),
+        )
+        .with_context(|| format!("source `{name}`"))?;
+        let mut server = Server {
+            host: src.host.clone(),
+            port: src.port.unwrap_or(3306),
+            socket: src.socket.as_deref().map(|p| self.resolve(p)),
+            user: src
+                .user
+                .clone()
+                .with_context(|| format!("source `{name}` has no user"))?,
+            password,
+        };
+        if let (true, Some(target)) = (restore_server, &src.restore_server) {
+            if target.starts_with('/') {
+                server.socket = Some(PathBuf::from(target));
+            } else {
+                let (h, p) = target.rsplit_once(':').unwrap_or((target, "3306"));
+                server.socket = None;
+                server.host = Some(h.to_string());
+                server.port = p.parse().with_context(|| {
+                    format!("source `{name}`: restore-server `{target}` is not HOST:PORT")
+                })?;
+            }
+        }
+        Ok(server)
     }
 
     /// The sources named, or all; an unknown name is an error listing the known ones.

@@ -28,25 +28,36 @@ pub struct BackupRequest {
     pub meta_files: Vec<(String, Vec<u8>)>,
     /// Their mtime: stable (the config's), so an unchanged manifest is not a changed file.
     pub meta_mtime: jiff::Timestamp,
+    /// Stored in the snapshot file itself: what listing snapshots must tell without reading
+    /// trees (a dump's coordinates, a binlog segment's range).
+    pub description: Option<String>,
 }
 
 /// What goes into the snapshot besides the manifest.
 pub enum Content {
     /// A folder tree (absolute, canonical root), filtered.
     Files { root: PathBuf, filter: Filter },
-    /// One stream (a dump) stored as the file `path` (absolute inside the snapshot). The
-    /// snapshot's root is the stream's folder.
-    Stream {
-        path: PathBuf,
-        reader: Mutex<Option<Box<dyn Read + Send>>>,
+    /// Streams (a dump, binlog files) stored as files named `name` in `dir` (absolute inside
+    /// the snapshot), which is the snapshot's root.
+    Streams {
+        dir: PathBuf,
+        streams: Mutex<Vec<Stream>>,
     },
 }
 
+/// A named byte stream.
+pub type Stream = (String, Box<dyn Read + Send>);
+
 impl Content {
-    pub fn stream(path: impl Into<PathBuf>, reader: impl Read + Send + 'static) -> Self {
-        Self::Stream {
-            path: path.into(),
-            reader: Mutex::new(Some(Box::new(reader))),
+    pub fn stream(dir: impl Into<PathBuf>, name: &str, reader: impl Read + Send + 'static) -> Self {
+        Self::streams(dir, vec![(name.to_string(), Box::new(reader))])
+    }
+
+    pub fn streams(dir: impl Into<PathBuf>, mut streams: Vec<Stream>) -> Self {
+        streams.sort_by(|a, b| a.0.cmp(&b.0));
+        Self::Streams {
+            dir: dir.into(),
+            streams: Mutex::new(streams),
         }
     }
 
@@ -54,7 +65,7 @@ impl Content {
     fn root(&self) -> PathBuf {
         match self {
             Self::Files { root, .. } => root.clone(),
-            Self::Stream { path, .. } => path.parent().unwrap_or(Path::new("/")).to_path_buf(),
+            Self::Streams { dir, .. } => dir.clone(),
         }
     }
 }
@@ -81,6 +92,7 @@ impl Repo {
             .ctx(|| format!("bad tags {tags}"))?;
         opts.host = Some(req.host.clone());
         opts.label = Some(req.source.clone());
+        opts.description.clone_from(&req.description);
         let snap = opts
             .to_snapshot()
             .ctx(|| "cannot prepare snapshot".into())?;
@@ -109,7 +121,7 @@ type Warnings = Arc<Mutex<Vec<String>>>;
 /// The entries of one snapshot: the manifest files, then the content.
 struct SnapshotSource {
     local: Option<(LocalSource, PathBuf, Filter)>,
-    stream: Option<(PathBuf, Mutex<Option<Box<dyn Read + Send>>>)>,
+    streams: Option<(PathBuf, Mutex<Vec<Stream>>)>,
     meta_files: Vec<(String, Vec<u8>)>,
     meta_mtime: jiff::Timestamp,
     warnings: Warnings,
@@ -119,7 +131,7 @@ impl SnapshotSource {
     fn new(req: &BackupRequest, warnings: Warnings) -> Result<Self> {
         let mut src = Self {
             local: None,
-            stream: None,
+            streams: None,
             meta_files: req.meta_files.clone(),
             meta_mtime: req.meta_mtime,
             warnings,
@@ -128,9 +140,9 @@ impl SnapshotSource {
             Content::Files { root, filter } => {
                 src.local = Some((Self::walker(req, root)?, root.clone(), filter.clone()));
             }
-            Content::Stream { path, reader } => {
-                let reader = reader.lock().expect("stream lock").take();
-                src.stream = Some((path.clone(), Mutex::new(reader)));
+            Content::Streams { dir, streams } => {
+                let streams = std::mem::take(&mut *streams.lock().expect("streams lock"));
+                src.streams = Some((dir.clone(), Mutex::new(streams)));
             }
         }
         Ok(src)
@@ -243,50 +255,37 @@ impl ReadSource for SnapshotSource {
 }
 
 impl SnapshotSource {
-    /// The stream's folders (private, like a dump file should be), then the stream.
+    /// The streams' folders (private, like a dump should be), then the streams.
     fn stream_entries(&self) -> Vec<RusticResult<ReadSourceEntry<Opener>>> {
-        let Some((path, reader)) = &self.stream else {
+        let Some((dir, streams)) = &self.streams else {
             return vec![];
         };
-        // `entries` is called once per backup: the stream is read once.
-        let reader = reader.lock().expect("stream lock").take();
-        let dir_meta = Metadata {
-            mode: Some(0o40700),
-            mtime: Some(jiff::Timestamp::now()),
+        // `entries` is called once per backup: each stream is read once.
+        let streams = std::mem::take(&mut *streams.lock().expect("streams lock"));
+        let now = jiff::Timestamp::now();
+        let meta = |mode: u32| Metadata {
+            mode: Some(mode),
+            mtime: Some(now),
             ..Metadata::default()
         };
         let mut out = Vec::new();
-        let mut dirs: Vec<&Path> = path
-            .ancestors()
-            .skip(1)
-            .filter(|p| p.parent().is_some())
-            .collect();
+        let mut dirs: Vec<&Path> = dir.ancestors().filter(|p| p.parent().is_some()).collect();
         dirs.reverse();
         for d in dirs {
+            let name = d.file_name().unwrap_or_default();
             out.push(Ok(ReadSourceEntry {
                 path: d.to_path_buf(),
-                node: Node::new_node(
-                    d.file_name().unwrap_or_default(),
-                    NodeType::Dir,
-                    dir_meta.clone(),
-                ),
+                node: Node::new_node(name, NodeType::Dir, meta(0o40700)),
                 open: None,
             }));
         }
-        let file_meta = Metadata {
-            mode: Some(0o100600),
-            mtime: Some(jiff::Timestamp::now()),
-            ..Metadata::default()
-        };
-        out.push(Ok(ReadSourceEntry {
-            path: path.clone(),
-            node: Node::new_node(
-                path.file_name().unwrap_or_default(),
-                NodeType::File,
-                file_meta,
-            ),
-            open: reader.map(Opener::Stream),
-        }));
+        for (name, reader) in streams {
+            out.push(Ok(ReadSourceEntry {
+                path: dir.join(&name),
+                node: Node::new_node(OsStr::new(&name), NodeType::File, meta(0o100600)),
+                open: Some(Opener::Stream(reader)),
+            }));
+        }
         out
     }
 

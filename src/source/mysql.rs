@@ -3,6 +3,7 @@
 //! uses, and the pieces built on that: consistent full dumps, the binlog archive and
 //! point-in-time restores.
 
+pub mod archiver;
 pub mod binlog;
 pub mod dump;
 pub mod replay;
@@ -205,7 +206,6 @@ impl Server {
                 )
             }
         }
-        text += "default-character-set=utf8mb4\n";
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -86,7 +86,16 @@ pub fn scan(file: &str, data: &[u8]) -> Result<Segment, BinlogError> {
         closed: false,
         events: 0,
     };
-    let mut pos = 4usize;
+    scan_more(&mut seg, &data[4..]);
+    Ok(seg)
+}
+
+/// Continues a scan with the bytes that follow `seg.size` (an event boundary): a growing file
+/// is read once, not again at every flush.
+pub fn scan_more(seg: &mut Segment, tail: &[u8]) {
+    let base = seg.size as usize;
+    let data = tail;
+    let mut pos = 0usize;
     while pos + HEADER <= data.len() {
         let h = &data[pos..pos + HEADER];
         let ts = u32::from_le_bytes(h[0..4].try_into().expect("4 bytes"));
@@ -98,7 +107,7 @@ pub fn scan(file: &str, data: &[u8]) -> Result<Segment, BinlogError> {
         }
         let body = &data[pos + HEADER..pos + len];
         pos += len;
-        seg.size = pos as u64;
+        seg.size = (base + pos) as u64;
         seg.events += 1;
         // The format description of a file written by a server is stamped with the file's
         // creation; events proper carry their commit times.
@@ -122,7 +131,6 @@ pub fn scan(file: &str, data: &[u8]) -> Result<Segment, BinlogError> {
             _ => {}
         }
     }
-    Ok(seg)
 }
 
 /// The sequence number of a binlog file name (`mysql-bin.000042` -> 42).
@@ -217,6 +225,16 @@ mod tests {
         let s = scan("f.1", torn).unwrap();
         assert_eq!(s.size as usize, whole.len() - (HEADER + 25));
         assert_eq!(s.last_event, Some(205));
+    }
+
+    #[test]
+    fn scanning_in_pieces_is_scanning_at_once() {
+        let whole = file(true);
+        let cut = 4 + 59 + 10;
+        let mut s = scan("f.1", &whole[..cut]).unwrap();
+        let from = s.size as usize;
+        scan_more(&mut s, &whole[from..]);
+        assert_eq!(s, scan("f.1", &whole).unwrap());
     }
 
     #[test]

@@ -1,0 +1,317 @@
+//! `dxbackup restore-db SOURCE --into DB [--until T | --until-gtid G | --until-position F:P]`
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+
+use super::dbarchive;
+use super::mysql_full::DUMP_FILE;
+use super::{bytes, print_json, Ctx, Exit};
+use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::repo::{Reader, Repo, Snapshot};
+use crate::source::mysql::dump::Coordinates;
+use crate::source::mysql::replay::{self, Chain, Replay, Until};
+use crate::source::mysql::Server;
+
+#[derive(Debug, Args)]
+pub struct RestoreDbArgs {
+    /// The mysql source to restore from
+    pub source: String,
+    /// Database to restore into (created; an existing non-empty one needs --force)
+    #[arg(long)]
+    pub into: String,
+    /// Which database of the backup, when the source holds several
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Restore to this local time, every transaction of that second included
+    #[arg(long, value_name = "YYYY-MM-DD HH:MM:SS", conflicts_with_all = ["until_gtid", "until_position"])]
+    pub until: Option<String>,
+    /// Restore up to and including this GTID (MariaDB), e.g. 0-1-1234
+    #[arg(long, value_name = "GTID", conflicts_with = "until_position")]
+    pub until_gtid: Option<String>,
+    /// Restore up to this binlog position, e.g. mysql-bin.000042:1337
+    #[arg(long, value_name = "FILE:POS")]
+    pub until_position: Option<String>,
+    /// Restore into another server than the source's, HOST:PORT or a socket path
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Replace a non-empty target database
+    #[arg(long)]
+    pub force: bool,
+    /// Print the chain, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
+    let (name, src) = ctx.sources(std::slice::from_ref(&args.source))?.remove(0);
+    let mut server = ctx.mysql_server(name, src, false)?;
+    if let Some(s) = &args.server {
+        retarget(&mut server, s)?;
+    }
+    let until = parse_until(args)?;
+    let repo = ctx.open_primary()?;
+    let snaps = repo.snapshots()?;
+    let parts = dbarchive::parts(&snaps, name);
+    let chain = replay::plan(
+        &dbarchive::fulls(&snaps, name),
+        &dbarchive::segments(&parts),
+        &until,
+    )?;
+    if ctx.global.json && args.dry_run {
+        print_json(&chain)?;
+        return Ok(Exit::Ok);
+    }
+    print_chain(&chain);
+    if let (Until::Time(t), Some(r)) = (&until, chain.reaches) {
+        if *t > r {
+            println!(
+                "warning: the archive reaches only {}; the restore stops there",
+                local(r)
+            );
+        }
+    }
+    if args.dry_run {
+        return Ok(Exit::Ok);
+    }
+    let reader = repo.reader()?;
+    let full = snaps
+        .iter()
+        .find(|s| s.id == chain.full.snapshot)
+        .context("full snapshot vanished")?;
+    let manifest = full_manifest(&reader, full)?;
+    let dbs = manifest
+        .mysql
+        .as_ref()
+        .map(|m| m.databases.clone())
+        .unwrap_or_default();
+    let source_db = match (&args.database, dbs.as_slice()) {
+        (Some(d), _) if dbs.contains(d) => d.clone(),
+        (Some(d), _) => bail!(
+            "database `{d}` is not in this backup; it holds {}",
+            dbs.join(", ")
+        ),
+        (None, [one]) => one.clone(),
+        (None, _) => bail!(
+            "the backup holds several databases ({}); pick one with --database",
+            dbs.join(", ")
+        ),
+    };
+    let started = std::time::Instant::now();
+    let catalog = ctx.catalog()?;
+    let run_id = catalog.start_run("restore-db", Some(name), Some(&repo.name))?;
+    let result = restore(
+        &repo, &reader, &snaps, &parts, &chain, &server, &source_db, args,
+    );
+    let end = crate::catalog::RunEnd {
+        status: if result.is_ok() {
+            crate::catalog::RunStatus::Ok
+        } else {
+            crate::catalog::RunStatus::Failed
+        },
+        snapshot_id: Some(chain.full.snapshot.clone()),
+        error: result.as_ref().err().map(|e| format!("{e:#}")),
+        duration: started.elapsed(),
+        metrics: None,
+    };
+    catalog.finish_run(run_id, &end)?;
+    let counts = result?;
+    if ctx.global.json {
+        print_json(
+            &serde_json::json!({ "chain": chain, "database": args.into, "tables": counts }),
+        )?;
+    } else {
+        for (t, n) in &counts {
+            println!("  {t}: {n} rows");
+        }
+        println!(
+            "restored `{source_db}` into `{}` on {} in {:.1} s ({} tables)",
+            args.into,
+            server.describe(),
+            started.elapsed().as_secs_f64(),
+            counts.len()
+        );
+    }
+    if chain.binlogs.is_empty() {
+        check_against_manifest(&manifest, &source_db, &counts)?;
+    }
+    Ok(Exit::Ok)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn restore(
+    _repo: &Repo,
+    reader: &Reader,
+    snaps: &[Snapshot],
+    parts: &[(String, dbarchive::PartInfo)],
+    chain: &Chain,
+    server: &Server,
+    source_db: &str,
+    args: &RestoreDbArgs,
+) -> anyhow::Result<Vec<(String, u64)>> {
+    replay::prepare_database(server, &args.into, args.force)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("dxbackup-binlogs-")
+        .tempdir()?;
+    let files = dbarchive::extract(reader, snaps, parts, &chain.binlogs, tmp.path())?;
+    play(
+        reader,
+        snaps,
+        chain,
+        server,
+        source_db,
+        &args.into,
+        files,
+        chain.until.clone(),
+    )?;
+    Ok(replay::row_counts(server, &args.into)?)
+}
+
+/// Streams the full's dump section and the binlogs into `into`.
+#[allow(clippy::too_many_arguments)]
+pub fn play(
+    reader: &Reader,
+    snaps: &[Snapshot],
+    chain: &Chain,
+    server: &Server,
+    source_db: &str,
+    into: &str,
+    binlogs: Vec<std::path::PathBuf>,
+    until: Until,
+) -> anyhow::Result<()> {
+    let full = snaps
+        .iter()
+        .find(|s| s.id == chain.full.snapshot)
+        .context("full snapshot vanished")?;
+    let entries = reader.entries(full, None)?;
+    let dump = entries
+        .iter()
+        .find(|e| e.path.as_os_str() == DUMP_FILE)
+        .with_context(|| format!("no {DUMP_FILE} in snapshot {}", full.short_id()))?;
+    let mut conn = server.connect()?;
+    let (flavor, _) = server.flavor(&mut conn)?;
+    drop(conn);
+    let r = Replay {
+        server,
+        flavor,
+        source_db,
+        into,
+        binlogs,
+        start_position: chain.full.binlog.as_ref().map_or(4, |c| c.position),
+        until,
+        force: false,
+    };
+    replay::apply(&r, |w| {
+        let mut w = w;
+        reader
+            .write_file(dump, &mut w)
+            .map_err(std::io::Error::other)
+    })?;
+    Ok(())
+}
+
+pub fn full_manifest(reader: &Reader, full: &Snapshot) -> anyhow::Result<Manifest> {
+    let data = reader
+        .meta_file(full, MANIFEST_FILE)?
+        .with_context(|| format!("snapshot {} has no manifest", full.short_id()))?;
+    Ok(Manifest::from_json(&data)?)
+}
+
+fn check_against_manifest(m: &Manifest, db: &str, counts: &[(String, u64)]) -> anyhow::Result<()> {
+    let Some(info) = &m.mysql else { return Ok(()) };
+    for t in info.tables.iter().filter(|t| t.database == db) {
+        let got = counts.iter().find(|(n, _)| *n == t.table).map(|c| c.1);
+        if got != Some(t.rows) {
+            bail!(
+                "table `{}`: {} rows restored, the backup recorded {}",
+                t.table,
+                got.unwrap_or(0),
+                t.rows
+            );
+        }
+    }
+    println!("row counts match the backup's manifest");
+    Ok(())
+}
+
+fn parse_until(args: &RestoreDbArgs) -> anyhow::Result<Until> {
+    if let Some(t) = &args.until {
+        let dt: jiff::civil::DateTime = t
+            .trim()
+            .parse()
+            .with_context(|| format!("--until `{t}`: use YYYY-MM-DD HH:MM:SS"))?;
+        let z = dt.to_zoned(jiff::tz::TimeZone::system())?;
+        return Ok(Until::Time(z.timestamp().as_second()));
+    }
+    if let Some(g) = &args.until_gtid {
+        return Ok(Until::Gtid(g.parse().map_err(anyhow::Error::msg)?));
+    }
+    if let Some(p) = &args.until_position {
+        let (file, pos) = p
+            .rsplit_once(':')
+            .context("--until-position takes FILE:POS")?;
+        return Ok(Until::Position(Coordinates {
+            file: file.into(),
+            position: pos
+                .parse()
+                .context("--until-position: POS must be a number")?,
+        }));
+    }
+    Ok(Until::Latest)
+}
+
+fn retarget(server: &mut Server, s: &str) -> anyhow::Result<()> {
+    if s.starts_with('/') {
+        server.socket = Some(s.into());
+        return Ok(());
+    }
+    let (h, p) = s.rsplit_once(':').unwrap_or((s, "3306"));
+    server.socket = None;
+    server.host = Some(h.into());
+    server.port = p
+        .parse()
+        .with_context(|| format!("--server `{s}`: use HOST:PORT"))?;
+    Ok(())
+}
+
+fn local(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+pub fn print_chain(c: &Chain) {
+    let coords = c
+        .full
+        .binlog
+        .as_ref()
+        .map_or("no binlog coordinates".into(), |b| {
+            format!("{}:{}", b.file, b.position)
+        });
+    println!(
+        "full {} taken {} ({coords}, GTID {})",
+        &c.full.snapshot[..8],
+        local(c.full.at),
+        c.full.gtid.as_deref().unwrap_or("-")
+    );
+    for b in &c.binlogs {
+        println!(
+            "  + {} ({}, events {} .. {}{})",
+            b.file,
+            bytes(b.size),
+            b.first_event.map(local).unwrap_or_default(),
+            b.last_event.map(local).unwrap_or_default(),
+            if b.closed { "" } else { ", still growing" }
+        );
+    }
+    let stop = match &c.until {
+        Until::Latest => "the last archived event".to_string(),
+        Until::Time(t) => format!("{} (inclusive)", local(*t)),
+        Until::Gtid(g) => format!("GTID {g} (inclusive)"),
+        Until::Position(p) => format!("{}:{}", p.file, p.position),
+    };
+    println!("stops at {stop}");
+}

@@ -5,4 +5,6 @@ mod cli;
 mod damage;
 mod files;
 mod interop;
+mod mysql;
+mod services;
 mod util;

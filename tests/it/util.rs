@@ -51,6 +51,15 @@ impl Env {
         fs::write(self.config(), text).unwrap();
     }
 
+    /// A config with the repository and `sources` (TOML) only.
+    pub fn write_sources(&self, sources: &str) {
+        let text = format!(
+            "[repository.main]\nurl = \"{}\"\npassword-file = \"pw\"\nauto-init = true\n\n{sources}",
+            self.repo().display()
+        );
+        fs::write(self.config(), text).unwrap();
+    }
+
     /// `dxbackup -c CONFIG --state-dir STATE ARGS...`, environment scrubbed.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_dxbackup"));
@@ -218,4 +227,22 @@ pub fn require_tool(name: &str) -> bool {
         eprintln!("SKIPPED: {name} is not installed (scripts/test installs it)");
     }
     found
+}
+
+/// The newest snapshot's manifest, read by restic (which must be able to).
+pub fn manifest_via_restic(env: &Env) -> String {
+    let out = Command::new("restic")
+        .arg("-r")
+        .arg(env.repo())
+        .args(["dump", "latest", "/.dxbackup/manifest.json"])
+        .env("RESTIC_PASSWORD_FILE", env.path("pw"))
+        .env("RESTIC_CACHE_DIR", env.path("restic-cache"))
+        .output()
+        .expect("restic");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -90,6 +90,7 @@ CREATE TABLE drills (
     snapshot_id TEXT,
     detail TEXT NOT NULL
 );
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ",
 ];
 
@@ -455,6 +456,20 @@ impl Catalog {
                     })
                 },
             )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2", [key, value])
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .map_err(|e| self.sql(e))
     }

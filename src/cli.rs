@@ -8,6 +8,8 @@ mod config_check;
 mod context;
 mod dbarchive;
 mod diff;
+mod discover;
+mod drill;
 mod forget;
 mod init;
 mod log;
@@ -17,6 +19,7 @@ mod restore_db;
 mod run;
 mod snapshots;
 mod stats;
+mod status;
 mod verify;
 
 use std::path::PathBuf;
@@ -137,6 +140,22 @@ Stores each closed binlog at once and the growing one every binlog-flush (defaul
 restarts after disconnects; a binlog purged before it was archived is reported as a gap."
     )]
     Binlog(binlog::BinlogArgs),
+    /// Restore each backup into a sandbox, compare it, record the measured RTO
+    #[command(
+        after_help = "Examples:\n  dxbackup drill\n  dxbackup drill shop --json\n\n\
+mysql: the latest full into a scratch database dxb_drill_* on the restore-server, row counts and \
+CHECKSUM TABLE compared with the manifest, then the binlog chain replayed on top; the scratch \
+database is dropped. files: restored to a temp folder and compared with the repository. Exit 2 \
+when any comparison fails or nothing was restored."
+    )]
+    Drill(drill::DrillArgs),
+    /// Per source: last backup, RPO exposure now, last drill against the tier (exit 0/1/2)
+    #[command(
+        after_help = "Examples:\n  dxbackup status\n  dxbackup status --json\n\n\
+Exit codes follow Nagios: 0 ok, 1 warning (close to the RPO, never drilled, slow or stale \
+drill), 2 critical (RPO exceeded, no backup, failed drill)."
+    )]
+    Status,
     /// Check repositories; with --read-data also read and hash the data
     #[command(
         after_help = "Examples:\n  dxbackup verify\n  dxbackup verify --read-data\n  dxbackup verify --read-data=10"
@@ -150,6 +169,14 @@ restarts after disconnects; a binlog purged before it was archived is reported a
         after_help = "Examples:\n  dxbackup stats\n  dxbackup stats --source datax --last 50 --json"
     )]
     Stats(stats::StatsArgs),
+    /// The databases a DataX home's jobs read and write, with config to protect them
+    #[command(
+        after_help = "Examples:\n  dxbackup discover /opt/datax\n  dxbackup discover /opt/datax --json\n\n\
+Reads every job JSON, parses each jdbcUrl (${var} placeholders stay visible), groups the \
+endpoints with the jobs that use them, and prints a ready [source.*] block for the MySQL ones. \
+Passwords are never shown."
+    )]
+    Discover(discover::DiscoverArgs),
     /// Configuration tools
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -182,8 +209,10 @@ pub fn main() -> i32 {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
-    if let Command::Config(ConfigCommand::Check) = cli.command {
-        return config_check::run(&cli.global);
+    match &cli.command {
+        Command::Config(ConfigCommand::Check) => return config_check::run(&cli.global),
+        Command::Discover(a) => return discover::run(&cli.global, a),
+        _ => {}
     }
     let ctx = Ctx::load(cli.global)?;
     match cli.command {
@@ -196,10 +225,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Restore(a) => restore::run(&ctx, &a),
         Command::Verify(a) => verify::run(&ctx, &a),
         Command::RestoreDb(a) => restore_db::run(&ctx, &a),
+        Command::Drill(a) => drill::run(&ctx, &a),
+        Command::Status => status::run(&ctx),
         Command::Binlog(a) => binlog::run(&ctx, &a),
         Command::Forget(a) => forget::run(&ctx, &a),
         Command::Stats(a) => stats::run(&ctx, &a),
-        Command::Config(_) => unreachable!("handled above"),
+        Command::Config(_) | Command::Discover(_) => unreachable!("handled above"),
     }
 }
 

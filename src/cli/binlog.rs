@@ -86,6 +86,11 @@ pub fn run(ctx: &Ctx, args: &BinlogArgs) -> anyhow::Result<Exit> {
     let mut stored = 0usize;
     let mut store = |parts: Vec<Part>| -> anyhow::Result<()> {
         let t0 = Instant::now();
+        let key = format!("binlog-current:{name}");
+        if parts.is_empty() {
+            catalog.set_meta(&key, &jiff::Timestamp::now().to_string())?;
+            return Ok(());
+        }
         let infos: Vec<PartInfo> = parts
             .iter()
             .map(|p| PartInfo {
@@ -142,6 +147,7 @@ pub fn run(ctx: &Ctx, args: &BinlogArgs) -> anyhow::Result<Exit> {
             tracing::info!(file = %p.file, bytes = p.len, closed = p.closed, snapshot = %snap.short_id(), ms = t0.elapsed().as_millis() as u64, "binlog part stored");
         }
         stored += infos.len();
+        catalog.set_meta(&key, &jiff::Timestamp::now().to_string())?;
         Ok(())
     };
     let result = archiver.run(&STOP, &mut store);

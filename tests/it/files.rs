@@ -259,3 +259,44 @@ fn count_files(dir: &std::path::Path) -> usize {
         .filter(|e| e.file_type().is_file())
         .count()
 }
+
+#[test]
+fn files_drill_and_status() {
+    let env = Env::new();
+    tricky_tree(&env);
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+    let out = env.ok(&["drill"]);
+    assert!(
+        out.stdout.contains("compared each with the repository")
+            && out.stdout.contains("drill passed"),
+        "{out}"
+    );
+    let out = env.ok(&["status"]);
+    assert!(
+        out.stdout.contains("OK") && out.stdout.contains("tier critical"),
+        "{out}"
+    );
+}
+
+#[test]
+fn discover_lists_the_fixture_databases_with_a_config_snippet() {
+    let env = Env::new();
+    let home = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/datax-home");
+    let out = env.ok(&["discover", home]);
+    assert!(
+        out.stdout.contains("[source.trade-db]") && out.stdout.contains("shop_oltp"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("${srcDb}"),
+        "placeholders stay visible\n{out}"
+    );
+    let jobs = std::fs::read_to_string(format!("{home}/job/mysql2mysql_orders.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&jobs).unwrap();
+    let pw = v["job"]["content"][0]["reader"]["parameter"]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!out.stdout.contains(&pw), "passwords never shown\n{out}");
+}

@@ -349,3 +349,45 @@ fn processes() -> Vec<(i32, String)> {
         })
         .collect()
 }
+
+#[test]
+fn drill_proves_the_backup_and_status_reports_rpo_and_rto() {
+    let Some(db) = MariaDb::shared() else { return };
+    let _shared = db.share();
+    rich_schema(db, "it_drill");
+    let env = env_for(db, "[\"it_drill\"]");
+    let out = env.expect(2, &["status"]);
+    assert!(
+        out.stdout.contains("CRITICAL") && out.stdout.contains("no backup yet"),
+        "{out}"
+    );
+    env.ok(&["backup"]);
+    let out = env.expect(1, &["status"]);
+    assert!(out.stdout.contains("never drilled"), "{out}");
+
+    let out = env.ok(&["drill"]);
+    assert!(
+        out.stdout.contains("match the manifest") && out.stdout.contains("drill passed"),
+        "{out}"
+    );
+    let leftovers = db.sql(
+        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'dxb_drill_%'",
+    );
+    assert_eq!(leftovers, "0", "the scratch database is dropped");
+    let out = env.ok(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["sources"][0]["level"], "ok", "{out}");
+    assert!(v["sources"][0]["last_drill"]["ok"].as_bool().unwrap());
+
+    // A backup that restores nothing is a failed drill, not a passed one.
+    db.sql("DROP DATABASE IF EXISTS it_drill_empty; CREATE DATABASE it_drill_empty;");
+    let empty = env_for(db, "[\"it_drill_empty\"]");
+    empty.ok(&["backup"]);
+    let out = empty.expect(2, &["drill"]);
+    assert!(
+        out.stdout.contains("nothing was restored") && out.stdout.contains("drill FAILED"),
+        "{out}"
+    );
+    let out = empty.expect(2, &["status"]);
+    assert!(out.stdout.contains("the last drill FAILED"), "{out}");
+}

@@ -66,10 +66,9 @@ impl Archiver<'_> {
             let mut scans: BTreeMap<String, Segment> = BTreeMap::new();
             let exited = loop {
                 sleep_until(stop, self.flush, &mut child);
+                // Called every flush, parts or not: an empty call says the archive is current.
                 let parts = self.collect(&mut scans)?;
-                if !parts.is_empty() {
-                    store(parts)?;
-                }
+                store(parts)?;
                 self.clean_spool();
                 if stop.load(Ordering::Relaxed) {
                     let _ = child.kill();

@@ -1,0 +1,187 @@
+//! How exposed each source is right now: its last recoverable point against its tier's RPO,
+//! and its last drill against the tier's RTO. Pure: facts and `now` in, verdicts out, with the
+//! Nagios convention (0 ok, 1 warning, 2 critical).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::TierConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warning,
+    Critical,
+}
+
+/// What is known about one source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Facts {
+    pub source: String,
+    pub kind: String,
+    pub tier: String,
+    /// The newest snapshot (files) or full (mysql).
+    pub last_backup: Option<jiff::Timestamp>,
+    /// mysql: when the binlog archive was last known current.
+    pub archive_current: Option<jiff::Timestamp>,
+    pub last_drill: Option<Drill>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Drill {
+    pub at: jiff::Timestamp,
+    pub ok: bool,
+    pub rto: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    #[serde(flatten)]
+    pub facts: Facts,
+    pub rpo: String,
+    pub rto: String,
+    /// Now minus the last recoverable point: what a disaster now would lose.
+    pub exposure_secs: Option<u64>,
+    pub level: Level,
+    pub notes: Vec<String>,
+}
+
+/// Drills older than this are stale: the environment has moved on since.
+const DRILL_MAX_AGE: Duration = Duration::from_secs(30 * 86400);
+
+pub fn evaluate(facts: Facts, tier: &TierConfig, now: jiff::Timestamp) -> Verdict {
+    let mut notes = Vec::new();
+    let mut level = Level::Ok;
+    let mut raise = |l: Level, note: String, notes: &mut Vec<String>| {
+        level = level.max(l);
+        notes.push(note);
+    };
+    let point = facts.last_backup.max(facts.archive_current);
+    let age = |t: jiff::Timestamp| {
+        Duration::from_secs(now.as_second().saturating_sub(t.as_second()).max(0) as u64)
+    };
+    let exposure = point.map(age);
+    match exposure {
+        None => raise(Level::Critical, "no backup yet".into(), &mut notes),
+        Some(e) if e > tier.rpo.0 => raise(
+            Level::Critical,
+            format!(
+                "RPO exceeded: the last recoverable point is {} old (RPO {})",
+                human(e),
+                tier.rpo
+            ),
+            &mut notes,
+        ),
+        Some(e) if e.as_secs_f64() > tier.rpo.0.as_secs_f64() * 0.8 => raise(
+            Level::Warning,
+            format!(
+                "close to the RPO: last recoverable point {} old (RPO {})",
+                human(e),
+                tier.rpo
+            ),
+            &mut notes,
+        ),
+        Some(_) => {}
+    }
+    match &facts.last_drill {
+        None => raise(
+            Level::Warning,
+            "never drilled: run 'dxbackup drill'".into(),
+            &mut notes,
+        ),
+        Some(d) if !d.ok => raise(Level::Critical, "the last drill FAILED".into(), &mut notes),
+        Some(d) => {
+            if d.rto > tier.rto.0 {
+                raise(
+                    Level::Warning,
+                    format!("last drill took {} (RTO {})", human(d.rto), tier.rto),
+                    &mut notes,
+                );
+            }
+            if age(d.at) > DRILL_MAX_AGE {
+                raise(
+                    Level::Warning,
+                    format!("last drill is {} old", human(age(d.at))),
+                    &mut notes,
+                );
+            }
+        }
+    }
+    Verdict {
+        rpo: tier.rpo.to_string(),
+        rto: tier.rto.to_string(),
+        exposure_secs: exposure.map(|e| e.as_secs()),
+        level,
+        notes,
+        facts,
+    }
+}
+
+/// `3h 12m`-style durations, at most two units.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d {}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HumanDuration;
+    use rstest::rstest;
+
+    fn tier() -> TierConfig {
+        TierConfig {
+            rto: HumanDuration(Duration::from_secs(3600)),
+            rpo: HumanDuration(Duration::from_secs(900)),
+        }
+    }
+
+    fn at(secs_ago: i64) -> Option<jiff::Timestamp> {
+        Some(jiff::Timestamp::from_second(1_000_000 - secs_ago).unwrap())
+    }
+
+    fn drill(secs_ago: i64, ok: bool, rto: u64) -> Option<Drill> {
+        Some(Drill {
+            at: at(secs_ago).unwrap(),
+            ok,
+            rto: Duration::from_secs(rto),
+        })
+    }
+
+    #[rstest]
+    #[case::fresh_and_drilled(at(60), None, drill(3600, true, 60), Level::Ok)]
+    #[case::nothing(None, None, None, Level::Critical)]
+    #[case::rpo_exceeded(at(2000), None, drill(3600, true, 60), Level::Critical)]
+    #[case::binlogs_keep_it_fresh(at(86400), at(5), drill(3600, true, 60), Level::Ok)]
+    #[case::close_to_rpo(at(800), None, drill(3600, true, 60), Level::Warning)]
+    #[case::never_drilled(at(60), None, None, Level::Warning)]
+    #[case::drill_failed(at(60), None, drill(3600, false, 60), Level::Critical)]
+    #[case::drill_too_slow(at(60), None, drill(3600, true, 7200), Level::Warning)]
+    #[case::drill_stale(at(60), None, drill(40 * 86400, true, 60), Level::Warning)]
+    fn verdicts(
+        #[case] last_backup: Option<jiff::Timestamp>,
+        #[case] archive: Option<jiff::Timestamp>,
+        #[case] drill: Option<Drill>,
+        #[case] level: Level,
+    ) {
+        let facts = Facts {
+            last_backup,
+            archive_current: archive,
+            last_drill: drill,
+            ..Facts::default()
+        };
+        let v = evaluate(
+            facts,
+            &tier(),
+            jiff::Timestamp::from_second(1_000_000).unwrap(),
+        );
+        assert_eq!(v.level, level, "{:?}", v.notes);
+    }
+}

@@ -5,8 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod copies;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+
+pub use copies::{CopyEnd, CopyRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -63,6 +67,11 @@ CREATE TABLE verifications (
     warnings INTEGER NOT NULL,
     findings TEXT NOT NULL
 );
+", r"
+ALTER TABLE runs ADD COLUMN copy_from TEXT;
+ALTER TABLE runs ADD COLUMN snapshots_copied INTEGER;
+ALTER TABLE runs ADD COLUMN bytes_copied INTEGER;
+CREATE INDEX runs_by_repository ON runs(repository, command, id);
 "];
 
 /// How a run ended. `Running` is what an attempt looks like until it finishes; a run still

@@ -5,6 +5,7 @@
 mod backup;
 mod config_check;
 mod context;
+mod copy;
 mod diff;
 mod forget;
 mod init;
@@ -13,6 +14,7 @@ mod restore;
 mod run;
 mod snapshots;
 mod stats;
+mod status;
 mod verify;
 
 use std::path::PathBuf;
@@ -84,13 +86,30 @@ An existing repository is never overwritten: init then opens it, which checks th
         after_help = "Examples:\n  dxbackup backup            # every source\n  dxbackup backup datax      # one source\n  dxbackup --json backup"
     )]
     Backup(backup::BackupArgs),
-    /// The main job: init, back up every source, apply retention, verify
+    /// The main job: init, back up every source, apply retention, verify, copy to the targets
     #[command(
         after_help = "Examples:\n  dxbackup -c examples/quickstart.toml run\n  dxbackup --json run\n\n\
-Runs init for repositories with auto-init = true, backs up every source, forgets and prunes \
-per [retention], checks the repository structure, and prints one summary."
+Runs init for repositories with auto-init = true, backs up every source into the primary, \
+forgets and prunes per [retention], checks the primary's structure, copies the new snapshots \
+to every other repository and applies each one's own retention, and prints one summary. A \
+target that cannot be reached is reported (exit 1); the next run catches it up."
     )]
     Run(run::RunArgs),
+    /// Copy the primary's new snapshots to the other repositories
+    #[command(
+        after_help = "Examples:\n  dxbackup copy\n  dxbackup copy --to offsite\n  dxbackup --json copy\n\n\
+Sends only what a target lacks (a second copy sends nothing) and only snapshots the target's \
+own retention keeps. Data goes first and the snapshot last, so a copy cut off midway leaves \
+nothing half-visible; the next copy resumes. Exit 1 when a target failed."
+    )]
+    Copy(copy::CopyArgs),
+    /// Per-target state and the 3-2-1 rule: copies, media, off-site, each with its age
+    #[command(
+        after_help = "Examples:\n  dxbackup status\n  dxbackup --json status\n\n\
+Exit codes: 0 all good; 1 a warning (a target unreachable or behind, a 3-2-1 rule broken); \
+2 critical (a target holds nothing newer than the smallest RPO of the sources' tiers)."
+    )]
+    Status(status::StatusArgs),
     /// List snapshots
     #[command(
         after_help = "Examples:\n  dxbackup snapshots\n  dxbackup snapshots --source datax --json"
@@ -148,7 +167,10 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(&cli.global);
     crate::repo::set_progress_visible(progress_visible(&cli.global));
-    match dispatch(cli) {
+    let result = dispatch(cli);
+    // Every ssh master started for an SFTP repository exits with us, error or not.
+    crate::repo::close_remote_connections();
+    match result {
         Ok(code) => code as i32,
         Err(e) => {
             if is_broken_pipe(&e) {
@@ -169,6 +191,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Init => init::run(&ctx),
         Command::Backup(a) => backup::run(&ctx, &a),
         Command::Run(a) => run::run(&ctx, &a),
+        Command::Copy(a) => copy::run(&ctx, &a),
+        Command::Status(a) => status::run(&ctx, &a),
         Command::Snapshots(a) => snapshots::run(&ctx, &a),
         Command::Diff(a) => diff::run(&ctx, &a),
         Command::Log(a) => log::run(&ctx, &a),

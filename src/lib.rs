@@ -12,6 +12,7 @@ pub mod repo;
 pub mod restore;
 pub mod source;
 pub mod stats;
+pub mod targets;
 
 /// This machine's name, as recorded in snapshots and runs.
 pub fn host_name() -> String {

@@ -5,6 +5,8 @@
 //! restore it. Never write an object restic cannot read.
 
 mod backup;
+mod copy;
+mod opendal;
 mod progress;
 mod read;
 mod retention;
@@ -12,6 +14,7 @@ mod retention;
 use std::path::{Path, PathBuf};
 
 use rustic_backend::BackendOptions;
+use rustic_core::RepositoryBackends;
 use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::{
     CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, PruneOptions,
@@ -19,7 +22,11 @@ use rustic_core::{
 };
 use serde::Serialize;
 
+use crate::config::Location;
+
+pub use self::opendal::{shutdown as close_remote_connections, RemoteOptions};
 pub use backup::{BackupRequest, BackupResult};
+pub use copy::CopyResult;
 pub use progress::set_progress_visible;
 pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
 pub use retention::{plan_retention, RetentionDecision};
@@ -51,10 +58,20 @@ pub enum RepoError {
     },
 }
 
-/// The short, user-facing text of a rustic error (its Display carries pages of guidance).
+/// The short, user-facing text of a rustic error: its message and cause (its Display carries
+/// pages of guidance around them).
 fn display(e: &RusticError) -> String {
     let s = e.to_string();
-    s.lines().next().unwrap_or_default().trim().to_string()
+    let after = |marker: &str| {
+        s.split_once(marker)
+            .and_then(|(_, rest)| rest.lines().find(|l| !l.trim().is_empty()))
+            .map(str::trim)
+    };
+    let message = after("Message:").unwrap_or_else(|| s.lines().next().unwrap_or_default().trim());
+    match after("Caused by:") {
+        Some(cause) => format!("{message}: {cause}"),
+        None => message.to_string(),
+    }
 }
 
 type Result<T, E = RepoError> = std::result::Result<T, E>;
@@ -80,6 +97,11 @@ impl Password {
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
     }
+
+    /// The secret itself, for the one place that hands it to a library.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Password {
@@ -92,8 +114,11 @@ impl std::fmt::Debug for Password {
 #[derive(Debug, Clone)]
 pub struct RepoSpec {
     pub name: String,
+    /// For display: the resolved path of a local repository, the URL of a remote one.
     pub url: String,
     pub password: Password,
+    pub location: Location,
+    pub remote: RemoteOptions,
 }
 
 /// An open repository.
@@ -190,11 +215,22 @@ pub enum Level {
     Info,
 }
 
+/// The storage behind a repository: rustic's local backend for paths, ours over OpenDAL for
+/// remote URLs.
+fn raw_backends(spec: &RepoSpec) -> Result<RepositoryBackends> {
+    if spec.location.is_remote() {
+        opendal::backend(&spec.name, &spec.location, &spec.remote)
+            .map(|be| RepositoryBackends::new(be, None))
+    } else {
+        BackendOptions::default()
+            .repository(spec.url.clone())
+            .to_backends()
+    }
+    .ctx(|| format!("cannot use repository `{}` at {}", spec.name, spec.url))
+}
+
 fn backends(spec: &RepoSpec) -> Result<Repository<()>> {
-    let be = BackendOptions::default()
-        .repository(spec.url.clone())
-        .to_backends()
-        .ctx(|| format!("cannot use repository `{}` at {}", spec.name, spec.url))?;
+    let be = raw_backends(spec)?;
     // A cache only helps remote repositories; for local ones it would copy every tree twice.
     let opts = RepositoryOptions::default().no_cache(true);
     Repository::new_with_progress(&opts, &be, progress::Bars)
@@ -204,7 +240,7 @@ fn backends(spec: &RepoSpec) -> Result<Repository<()>> {
 impl Repo {
     /// Whether a repository already exists at the spec's location.
     pub fn exists(spec: &RepoSpec) -> Result<bool> {
-        if !is_remote(&spec.url) && !Path::new(&spec.url).join("config").exists() {
+        if !spec.location.is_remote() && !Path::new(&spec.url).join("config").exists() {
             return Ok(false);
         }
         Ok(backends(spec)?
@@ -219,7 +255,7 @@ impl Repo {
         if Self::exists(spec)? {
             return Ok((Self::open(spec)?, false));
         }
-        if !is_remote(&spec.url) {
+        if !spec.location.is_remote() {
             std::fs::create_dir_all(&spec.url).map_err(|source| RepoError::Io {
                 context: format!("cannot create repository folder {}", spec.url),
                 source,
@@ -246,7 +282,7 @@ impl Repo {
             name: spec.name.clone(),
             url: spec.url.clone(),
         };
-        if !is_remote(&spec.url) && !Path::new(&spec.url).join("config").exists() {
+        if !spec.location.is_remote() && !Path::new(&spec.url).join("config").exists() {
             return Err(not_init());
         }
         match repo.open(&Credentials::password(&spec.password.0)) {
@@ -410,10 +446,6 @@ pub fn find_snapshot<'a>(
         [] => Err(RepoError::NoSnapshot(spec.into())),
         _ => Err(RepoError::AmbiguousSnapshot(spec.into())),
     }
-}
-
-fn is_remote(url: &str) -> bool {
-    url.contains("://")
 }
 
 /// The path of `root` inside a snapshot's tree, as `ls` and restores see it.

@@ -5,4 +5,6 @@ mod cli;
 mod damage;
 mod files;
 mod interop;
+mod services;
+mod targets;
 mod util;

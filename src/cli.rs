@@ -12,6 +12,7 @@ mod init;
 mod log;
 mod restore;
 mod run;
+mod signals;
 mod snapshots;
 mod stats;
 mod status;
@@ -164,6 +165,7 @@ pub enum ConfigCommand {
 
 /// Parses arguments, runs the command, returns the exit code.
 pub fn main() -> i32 {
+    signals::install();
     let cli = Cli::parse();
     init_logging(&cli.global);
     crate::repo::set_progress_visible(progress_visible(&cli.global));

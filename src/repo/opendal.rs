@@ -9,6 +9,7 @@
 //!   one of them must be told to exit before dxbackup does.
 
 mod build;
+mod ssh;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ impl Default for RemoteOptions {
 struct Shared {
     runtime: Runtime,
     operators: HashMap<String, Operator>,
+    /// This process's own folder for `ssh` control sockets (see `ssh_control_dir`).
+    control_dir: Option<PathBuf>,
 }
 
 static SHARED: Mutex<Option<Shared>> = Mutex::new(None);
@@ -82,12 +85,16 @@ pub fn backend(
         *guard = Some(Shared {
             runtime,
             operators: HashMap::new(),
+            control_dir: None,
         });
     }
     let shared = guard.as_mut().expect("initialized above");
     let operator = match shared.operators.get(&key) {
         Some(op) => op.clone(),
         None => {
+            if location.is_sftp() && shared.control_dir.is_none() {
+                shared.control_dir = ssh::control_dir();
+            }
             let _enter = shared.runtime.enter();
             let op = build::operator(location, opts).map_err(|e| {
                 RusticError::with_source(
@@ -108,18 +115,29 @@ pub fn backend(
     }))
 }
 
-/// Closes every remote connection: drops the operators (each pooled SFTP connection then asks
-/// its `ssh` master to exit) and stops the runtime, whose remaining tasks are dropped, which
-/// closes what is left. Call before the process exits; later remote access opens anew.
+/// Closes every remote connection: drops the operators, so each pooled SFTP connection asks
+/// its `ssh` master to exit; waits for that; tells any master still running to exit itself;
+/// then stops the runtime. Call before the process exits; later remote access opens anew.
 pub fn shutdown() {
     let shared = SHARED.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(Shared {
+    let Some(Shared {
         runtime,
         operators,
+        control_dir,
     }) = shared
-    {
-        drop(operators);
-        runtime.shutdown_timeout(Duration::from_secs(10));
+    else {
+        return;
+    };
+    drop(operators);
+    if let Some(dir) = &control_dir {
+        ssh::close_masters(dir);
+    }
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    if let Some(dir) = control_dir {
+        // A connection still being set up when the runtime stopped has an `ssh` without a
+        // socket yet; it is ours by the folder on its command line.
+        ssh::stop_strays(&dir);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

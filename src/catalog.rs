@@ -35,7 +35,8 @@ pub enum CatalogError {
 type Result<T, E = CatalogError> = std::result::Result<T, E>;
 
 /// Forward-only migrations; index + 1 is the schema version. Never edit or drop one.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     command TEXT NOT NULL,
@@ -67,12 +68,14 @@ CREATE TABLE verifications (
     warnings INTEGER NOT NULL,
     findings TEXT NOT NULL
 );
-", r"
+",
+    r"
 ALTER TABLE runs ADD COLUMN copy_from TEXT;
 ALTER TABLE runs ADD COLUMN snapshots_copied INTEGER;
 ALTER TABLE runs ADD COLUMN bytes_copied INTEGER;
 CREATE INDEX runs_by_repository ON runs(repository, command, id);
-"];
+",
+];
 
 /// How a run ended. `Running` is what an attempt looks like until it finishes; a run still
 /// `Running` whose process is gone is marked `Interrupted` at the next start.

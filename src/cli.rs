@@ -170,6 +170,12 @@ pub fn main() -> i32 {
     init_logging(&cli.global);
     crate::repo::set_progress_visible(progress_visible(&cli.global));
     let result = dispatch(cli);
+    if signals::stopping() {
+        // The signal thread is closing connections and sets the exit code.
+        loop {
+            std::thread::park();
+        }
+    }
     // Every ssh master started for an SFTP repository exits with us, error or not.
     crate::repo::close_remote_connections();
     match result {

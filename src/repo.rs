@@ -14,8 +14,8 @@ mod retention;
 use std::path::{Path, PathBuf};
 
 use rustic_backend::BackendOptions;
-use rustic_core::RepositoryBackends;
 use rustic_core::repofile::{MasterKey, SnapshotFile};
+use rustic_core::RepositoryBackends;
 use rustic_core::{
     CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, PruneOptions,
     ReadSubsetOption, RepairIndexOptions, Repository, RepositoryOptions, RusticError,

@@ -200,7 +200,9 @@ fn repo_findings(
         push(
             Severity::Warning,
             name,
-            format!("the last copy failed: {e}; the next `dxbackup run` or `dxbackup copy` resumes it"),
+            format!(
+                "the last copy failed: {e}; the next `dxbackup run` or `dxbackup copy` resumes it"
+            ),
         );
     }
     if let Some(n) = r.behind.filter(|n| *n > 0) {

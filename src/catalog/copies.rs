@@ -37,7 +37,10 @@ impl Catalog {
     pub fn start_copy(&self, from: &str, target: &str) -> Result<i64> {
         let id = self.start_run("copy", None, Some(target))?;
         self.conn
-            .execute("UPDATE runs SET copy_from = ?2 WHERE id = ?1", params![id, from])
+            .execute(
+                "UPDATE runs SET copy_from = ?2 WHERE id = ?1",
+                params![id, from],
+            )
             .map_err(|e| self.sql(e))?;
         Ok(id)
     }
@@ -135,7 +138,10 @@ mod tests {
         cat.finish_copy(c, &end(RunStatus::Ok, 1)).unwrap();
 
         let ok = cat.last_copy("nas", true).unwrap().unwrap();
-        assert_eq!((ok.snapshots, ok.bytes, ok.status), (3, 3000, RunStatus::Ok));
+        assert_eq!(
+            (ok.snapshots, ok.bytes, ok.status),
+            (3, 3000, RunStatus::Ok)
+        );
         assert_eq!(ok.from.as_deref(), Some("local"));
         let last = cat.last_copy("nas", false).unwrap().unwrap();
         assert_eq!(last.status, RunStatus::Failed);

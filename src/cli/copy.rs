@@ -84,7 +84,10 @@ pub fn run(ctx: &Ctx, args: &CopyArgs) -> anyhow::Result<Exit> {
     let chosen: Vec<&str> = if args.to.is_empty() {
         targets
     } else {
-        targets.into_iter().filter(|t| args.to.iter().any(|a| a == t)).collect()
+        targets
+            .into_iter()
+            .filter(|t| args.to.iter().any(|a| a == t))
+            .collect()
     };
     anyhow::ensure!(
         !chosen.is_empty(),
@@ -99,12 +102,21 @@ pub fn run(ctx: &Ctx, args: &CopyArgs) -> anyhow::Result<Exit> {
     } else {
         outcomes.iter().for_each(CopyOutcome::print);
     }
-    Ok(outcomes.iter().map(CopyOutcome::exit).max().unwrap_or(Exit::Ok))
+    Ok(outcomes
+        .iter()
+        .map(CopyOutcome::exit)
+        .max()
+        .unwrap_or(Exit::Ok))
 }
 
 /// Copies to each target in turn; a failing target is reported and the others still get
 /// their copy.
-pub fn copy_all(ctx: &Ctx, primary: &Repo, catalog: &Catalog, targets: &[&str]) -> Vec<CopyOutcome> {
+pub fn copy_all(
+    ctx: &Ctx,
+    primary: &Repo,
+    catalog: &Catalog,
+    targets: &[&str],
+) -> Vec<CopyOutcome> {
     targets
         .iter()
         .map(|t| copy_one(ctx, primary, catalog, t))
@@ -175,7 +187,10 @@ fn copy_inner(
     };
     if catalog.copy_broken_since_success(target).unwrap_or(false) {
         // Packs a cut-off copy wrote are indexed, so this copy does not send them again.
-        tracing::info!(repository = target, "indexing what the interrupted copy left");
+        tracing::info!(
+            repository = target,
+            "indexing what the interrupted copy left"
+        );
         if let Err(e) = repo.recover_interrupted() {
             tracing::warn!("{e}");
         }

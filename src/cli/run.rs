@@ -123,7 +123,9 @@ fn run_inner(
     let mut target_retention = Vec::new();
     if !args.no_forget {
         for c in &mut copies {
-            let Some(target) = c.repo.take() else { continue };
+            let Some(target) = c.repo.take() else {
+                continue;
+            };
             match apply_retention(ctx, &target, false, false) {
                 Ok(o) => {
                     if o.removed() > 0 {

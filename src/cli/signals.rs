@@ -3,6 +3,16 @@
 //! 128 + the signal number. A run cut off this way is marked `interrupted` in the catalog at
 //! the next start, and the next backup or copy picks up what it left.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a signal is being handled: the process is about to exit with its code, and the
+/// main thread must not exit first with another one.
+pub fn stopping() -> bool {
+    STOPPING.load(Ordering::SeqCst)
+}
+
 /// Blocks the signals in every thread and waits for them in a dedicated one. Call first in
 /// `main`, before any thread starts, so every later thread inherits the mask; child processes
 /// do not (the standard library resets the mask when it spawns them).
@@ -27,6 +37,7 @@ pub fn install() {
             if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
                 return;
             }
+            STOPPING.store(true, Ordering::SeqCst);
             eprintln!("dxbackup: stopped by signal {sig}; closing remote connections");
             crate::repo::close_remote_connections();
             std::process::exit(128 + sig);

@@ -60,11 +60,12 @@ pub fn targets_section(ctx: &Ctx) -> anyhow::Result<TargetsReport> {
             ..RepoState::default()
         };
         let opened = if is_primary {
-            primary.as_ref().map(|_| None).map_err(|e| anyhow::anyhow!("{e}"))
+            primary
+                .as_ref()
+                .map(|_| None)
+                .map_err(|e| anyhow::anyhow!("{e}"))
         } else {
-            ctx.spec(name)
-                .and_then(|s| Ok(Repo::open(&s)?))
-                .map(Some)
+            ctx.spec(name).and_then(|s| Ok(Repo::open(&s)?)).map(Some)
         };
         match opened {
             Err(e) => state.unreachable = Some(format!("{e:#}")),
@@ -167,7 +168,9 @@ pub fn print_targets(r: &TargetsReport) {
         match &s.unreachable {
             Some(e) => parts.push(format!("UNREACHABLE ({e})")),
             None => {
-                let newest = s.newest.map_or("none".into(), |t| format!("{} ago", ago(t)));
+                let newest = s
+                    .newest
+                    .map_or("none".into(), |t| format!("{} ago", ago(t)));
                 parts.push(format!(
                     "{} snapshot(s), newest {newest}",
                     s.snapshots.unwrap_or(0)
@@ -191,7 +194,13 @@ pub fn print_targets(r: &TargetsReport) {
             ),
             None => "free space unknown".into(),
         });
-        println!("  {:<12} {:<7} {:<16} {}", s.name, role, kind, parts.join("; "));
+        println!(
+            "  {:<12} {:<7} {:<16} {}",
+            s.name,
+            role,
+            kind,
+            parts.join("; ")
+        );
     }
     println!("{}", rule_line(&r.verdict));
     for f in &r.verdict.findings {
@@ -219,9 +228,11 @@ fn rule_line(v: &Verdict) -> String {
         .iter()
         .map(|(m, a)| format!("{} {}", medium(*m), human_age(*a)))
         .collect();
-    let offsite = v.rule.offsite.as_ref().map_or("none".into(), |c| {
-        format!("{} {}", c.name, age(c.age_secs))
-    });
+    let offsite = v
+        .rule
+        .offsite
+        .as_ref()
+        .map_or("none".into(), |c| format!("{} {}", c.name, age(c.age_secs)));
     format!(
         "3-2-1 {}: {} copies ({}), {} media ({}), off-site: {offsite}",
         if v.rule.holds { "holds" } else { "BROKEN" },

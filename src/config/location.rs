@@ -202,12 +202,21 @@ mod tests {
     #[case("/backup/dx", Location::Local("/backup/dx".into()))]
     #[case("repo", Location::Local("repo".into()))]
     #[case("sftp://bak@nas/srv/dx", sftp("bak", "nas", None, "/srv/dx"))]
-    #[case("sftp://bak@nas:2222/srv/dx/", sftp("bak", "nas", Some(2222), "/srv/dx"))]
+    #[case(
+        "sftp://bak@nas:2222/srv/dx/",
+        sftp("bak", "nas", Some(2222), "/srv/dx")
+    )]
     #[case("sftp://bak@[::1]:22/r", sftp("bak", "::1", Some(22), "/r"))]
-    #[case("s3://dx-backup/etl/prod", bucket(BucketService::S3, "dx-backup", "etl/prod"))]
+    #[case(
+        "s3://dx-backup/etl/prod",
+        bucket(BucketService::S3, "dx-backup", "etl/prod")
+    )]
     #[case("s3://dx-backup", bucket(BucketService::S3, "dx-backup", ""))]
     #[case("oss://b/p/", bucket(BucketService::Oss, "b", "p"))]
-    #[case("cos://b-1250000000/p", bucket(BucketService::Cos, "b-1250000000", "p"))]
+    #[case(
+        "cos://b-1250000000/p",
+        bucket(BucketService::Cos, "b-1250000000", "p")
+    )]
     fn parses(#[case] url: &str, #[case] expected: Location) {
         assert_eq!(Location::parse(url).unwrap(), expected);
     }

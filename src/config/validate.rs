@@ -112,16 +112,31 @@ fn remote_keys(key: &str, repo: &RepositoryConfig, loc: &Location, problems: &mu
     let mut misplaced = |set: bool, field: &str, belongs: &str| {
         if set {
             problems.push(
-                Problem::new(format!("{key}.{field}"), format!("has no meaning for {kind}"))
-                    .hint(format!("{field} applies to {belongs}; remove it")),
+                Problem::new(
+                    format!("{key}.{field}"),
+                    format!("has no meaning for {kind}"),
+                )
+                .hint(format!("{field} applies to {belongs}; remove it")),
             );
         }
     };
     let bucket = loc.bucket_service().is_some();
     let sftp = loc.is_sftp();
-    misplaced(!bucket && repo.endpoint.is_some(), "endpoint", "s3://, oss://, cos://");
-    misplaced(!bucket && repo.region.is_some(), "region", "s3://, oss://, cos://");
-    misplaced(!bucket && repo.access_key_file.is_some(), "access-key-file", "s3://, oss://, cos://");
+    misplaced(
+        !bucket && repo.endpoint.is_some(),
+        "endpoint",
+        "s3://, oss://, cos://",
+    );
+    misplaced(
+        !bucket && repo.region.is_some(),
+        "region",
+        "s3://, oss://, cos://",
+    );
+    misplaced(
+        !bucket && repo.access_key_file.is_some(),
+        "access-key-file",
+        "s3://, oss://, cos://",
+    );
     misplaced(
         loc.bucket_service() != Some(BucketService::S3) && repo.path_style.is_some(),
         "path-style",
@@ -133,8 +148,16 @@ fn remote_keys(key: &str, repo: &RepositoryConfig, loc: &Location, problems: &mu
         "known-hosts",
         "sftp://",
     );
-    misplaced(!loc.is_remote() && repo.timeout.is_some(), "timeout", "remote repositories");
-    misplaced(!loc.is_remote() && repo.retries.is_some(), "retries", "remote repositories");
+    misplaced(
+        !loc.is_remote() && repo.timeout.is_some(),
+        "timeout",
+        "remote repositories",
+    );
+    misplaced(
+        !loc.is_remote() && repo.retries.is_some(),
+        "retries",
+        "remote repositories",
+    );
     if let Some(service) = loc.bucket_service() {
         if repo.endpoint.is_none() && repo.region.is_none() {
             problems.push(
@@ -149,14 +172,20 @@ fn remote_keys(key: &str, repo: &RepositoryConfig, loc: &Location, problems: &mu
         if let Some(e) = &repo.endpoint {
             if !(e.starts_with("http://") || e.starts_with("https://")) {
                 problems.push(
-                    Problem::new(format!("{key}.endpoint"), format!("`{e}` is not an http(s) URL"))
-                        .hint("write it with its scheme, e.g. https://s3.example.com"),
+                    Problem::new(
+                        format!("{key}.endpoint"),
+                        format!("`{e}` is not an http(s) URL"),
+                    )
+                    .hint("write it with its scheme, e.g. https://s3.example.com"),
                 );
             }
         }
     }
     if repo.timeout.is_some_and(|t| t.0.is_zero()) {
-        problems.push(Problem::new(format!("{key}.timeout"), "must be greater than zero"));
+        problems.push(Problem::new(
+            format!("{key}.timeout"),
+            "must be greater than zero",
+        ));
     }
 }
 

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use jiff::Zoned;
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
-    BytesList, Credentials, FileType, Id, ReadBackend, Repository,
-    RepositoryBackends, RusticResult, WriteBackend,
+    BytesList, Credentials, FileType, Id, ReadBackend, Repository, RepositoryBackends,
+    RusticResult, WriteBackend,
 };
 
 use super::{plan_retention, progress, raw_backends, Context, Repo, Result, Snapshot};
@@ -45,9 +45,8 @@ impl Repo {
         let written = Arc::new(AtomicU64::new(0));
         let target = dst.open_metered(written.clone())?;
         let (wanted, not_wanted) = self.wanted_by(rules, now)?;
-        let missing = missing(&target, &wanted).ctx(|| {
-            format!("cannot list the snapshots of `{}`", dst.name)
-        })?;
+        let missing = missing(&target, &wanted)
+            .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?;
         let present = wanted.len() - missing.len();
         if !missing.is_empty() {
             let source = self
@@ -74,7 +73,12 @@ impl Repo {
 
     /// The snapshots of this repository that `dst` lacks (and its retention would keep),
     /// oldest first: how far `dst` is behind.
-    pub fn missing_in(&self, dst: &Repo, rules: &RetentionConfig, now: &Zoned) -> Result<Vec<Snapshot>> {
+    pub fn missing_in(
+        &self,
+        dst: &Repo,
+        rules: &RetentionConfig,
+        now: &Zoned,
+    ) -> Result<Vec<Snapshot>> {
         let (wanted, _) = self.wanted_by(rules, now)?;
         let target = dst.open_metered(Arc::default())?;
         let mut out: Vec<Snapshot> = missing(&target, &wanted)
@@ -87,7 +91,11 @@ impl Repo {
     }
 
     /// This repository's snapshots that `rules` keep, and how many they would remove.
-    fn wanted_by(&self, rules: &RetentionConfig, now: &Zoned) -> Result<(Vec<SnapshotFile>, usize)> {
+    fn wanted_by(
+        &self,
+        rules: &RetentionConfig,
+        now: &Zoned,
+    ) -> Result<(Vec<SnapshotFile>, usize)> {
         let raw = self.raw_snapshots()?;
         let plan = plan_retention(raw.clone(), rules, now)
             .ctx(|| "cannot apply retention rules".into())?;

@@ -81,7 +81,9 @@ pub fn backend(
             .thread_name("dxbackup-io")
             .enable_all()
             .build()
-            .map_err(|e| RusticError::with_source(ErrorKind::Backend, "cannot start I/O runtime", e))?;
+            .map_err(|e| {
+                RusticError::with_source(ErrorKind::Backend, "cannot start I/O runtime", e)
+            })?;
         *guard = Some(Shared {
             runtime,
             operators: HashMap::new(),
@@ -97,12 +99,8 @@ pub fn backend(
             }
             let _enter = shared.runtime.enter();
             let op = build::operator(location, opts).map_err(|e| {
-                RusticError::with_source(
-                    ErrorKind::Backend,
-                    "cannot reach repository `{name}`",
-                    e,
-                )
-                .attach_context("name", name.to_string())
+                RusticError::with_source(ErrorKind::Backend, "cannot reach repository `{name}`", e)
+                    .attach_context("name", name.to_string())
             })?;
             shared.operators.insert(key, op.clone());
             op

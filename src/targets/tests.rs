@@ -47,7 +47,11 @@ fn a_good_setup_holds_the_rule_with_ages() {
     assert_eq!(v.rule.copies[1].age_secs, Some(300));
     assert_eq!(
         v.rule.media,
-        vec![(Medium::Disk, 300), (Medium::Nas, 300), (Medium::Cloud, 360)]
+        vec![
+            (Medium::Disk, 300),
+            (Medium::Nas, 300),
+            (Medium::Cloud, 360)
+        ]
     );
     assert_eq!(v.rule.offsite.as_ref().unwrap().name, "cloud");
 }

@@ -55,7 +55,11 @@ pub fn kill_tree(pid: u32) {
     while i < all.len() {
         let parent = all[i];
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Some(child) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
                 continue;
             };
             let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
@@ -107,7 +111,7 @@ pub struct Sshd {
 impl Sshd {
     /// `None` (test skipped) when sshd is missing outside CI; under CI=true that fails.
     pub fn start() -> Option<Self> {
-        if !require_tool("sshd") && !Path::new("/usr/sbin/sshd").exists() {
+        if !Path::new("/usr/sbin/sshd").exists() && !require_tool("sshd") {
             return None;
         }
         if !require_tool("ssh-keygen") || !require_tool("ssh") {
@@ -225,7 +229,12 @@ impl Sshd {
     }
 
     pub fn url(&self, path: &Path) -> String {
-        format!("sftp://{}@127.0.0.1:{}{}", self.user, self.port, path.display())
+        format!(
+            "sftp://{}@127.0.0.1:{}{}",
+            self.user,
+            self.port,
+            path.display()
+        )
     }
 
     /// The TOML of a repository entry on this server.
@@ -281,9 +290,7 @@ pub const S3_SECRET: &str = "moto-secret-never-printed";
 
 impl S3 {
     pub fn start() -> Option<Self> {
-        let Some(moto) = moto_server() else {
-            return None;
-        };
+        let moto = moto_server()?;
         let port = free_port();
         let mut child = spawn(
             Command::new(&moto)
@@ -314,7 +321,14 @@ impl S3 {
     }
 
     /// The TOML of a repository entry in `bucket` at `prefix`, reached through `endpoint`.
-    pub fn repo_toml(&self, name: &str, bucket: &str, prefix: &str, endpoint: &str, keyfile: &Path) -> String {
+    pub fn repo_toml(
+        &self,
+        name: &str,
+        bucket: &str,
+        prefix: &str,
+        endpoint: &str,
+        keyfile: &Path,
+    ) -> String {
         format!(
             "\n[repository.{name}]\nurl = \"s3://{bucket}/{prefix}\"\nendpoint = \"{endpoint}\"\naccess-key-file = \"{}\"\npassword-file = \"pw\"\nmedium = \"cloud\"\noffsite = true\nauto-init = true\ntimeout = \"20s\"\nretries = 1\n",
             keyfile.display()
@@ -371,7 +385,11 @@ impl Proxy {
                     open.push(client.try_clone().unwrap());
                     open.push(server.try_clone().unwrap());
                 }
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap(), Some(s.clone()));
+                pipe(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    Some(s.clone()),
+                );
                 pipe(server, client, None);
             }
         });

@@ -32,7 +32,11 @@ fn ids(env: &Env, repo: &str) -> Vec<String> {
 fn fill_source(env: &Env, big: usize) {
     let s = env.src();
     put(&s.join("conf/core.json"), b"{\"core\":{}}", 0o644);
-    put(&s.join("job/orders.json"), b"{\"job\":{\"content\":[]}}", 0o600);
+    put(
+        &s.join("job/orders.json"),
+        b"{\"job\":{\"content\":[]}}",
+        0o600,
+    );
     put(&s.join("plugin/libs/driver.jar"), &data(3 << 20, 7), 0o644);
     if big > 0 {
         let mut v = Vec::with_capacity(big);
@@ -66,7 +70,10 @@ fn s3_env(s3: &S3) -> Vec<(&'static str, String)> {
     let _ = s3;
     vec![
         ("AWS_ACCESS_KEY_ID", crate::services::S3_KEY_ID.to_string()),
-        ("AWS_SECRET_ACCESS_KEY", crate::services::S3_SECRET.to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            crate::services::S3_SECRET.to_string(),
+        ),
         ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
     ]
 }
@@ -75,7 +82,11 @@ fn s3_env(s3: &S3) -> Vec<(&'static str, String)> {
 fn config_with(env: &Env, repos: &str) {
     env.write_config(repos);
     let text = std::fs::read_to_string(env.config()).unwrap();
-    let text = text.replacen("auto-init = true\n", "auto-init = true\nprimary = true\n", 1);
+    let text = text.replacen(
+        "auto-init = true\n",
+        "auto-init = true\nprimary = true\n",
+        1,
+    );
     std::fs::write(env.config(), text).unwrap();
 }
 
@@ -113,7 +124,11 @@ fn run_copies_to_sftp_and_s3_and_restic_reads_every_copy() {
 
     let out = env.ok(&["run"]);
     for t in ["nas", "cloud"] {
-        assert!(out.stdout.contains(&format!("{t}: copied 1 snapshot(s) from main")), "{out}");
+        assert!(
+            out.stdout
+                .contains(&format!("{t}: copied 1 snapshot(s) from main")),
+            "{out}"
+        );
     }
     assert!(out.stdout.contains("MB/s"), "{out}");
     let primary = ids(&env, "main");
@@ -133,14 +148,27 @@ fn run_copies_to_sftp_and_s3_and_restic_reads_every_copy() {
     let v = json(&out);
     for c in v["copies"].as_array().unwrap() {
         assert_eq!(c["copied"].as_array().unwrap().len(), 1, "{out}");
-        assert!(c["bytes"].as_u64().unwrap() < 1 << 20, "dedup across copies\n{out}");
-        eprintln!("copy to {}: {} bytes, {:.2} MB/s", c["repository"], c["bytes"], c["mb_per_s"]);
+        assert!(
+            c["bytes"].as_u64().unwrap() < 1 << 20,
+            "dedup across copies\n{out}"
+        );
+        eprintln!(
+            "copy to {}: {} bytes, {:.2} MB/s",
+            c["repository"], c["bytes"], c["mb_per_s"]
+        );
     }
 
     // Restore from each target with dxbackup...
     for t in ["nas", "cloud"] {
         let dest = env.path(&format!("restore-{t}"));
-        env.ok(&["restore", "latest", "--repo", t, "--target", dest.to_str().unwrap()]);
+        env.ok(&[
+            "restore",
+            "latest",
+            "--repo",
+            t,
+            "--target",
+            dest.to_str().unwrap(),
+        ]);
         assert_same_tree(&env.src(), &dest);
     }
     // ...and with restic, which also reads every byte of both copies.
@@ -153,7 +181,12 @@ fn run_copies_to_sftp_and_s3_and_restic_reads_every_copy() {
         assert_eq!(json(&out).as_array().unwrap().len(), 2, "{name}: {out}");
         restic(args, &env, &extra, &["check", "--read-data"]);
         let dest = env.path(&format!("restic-{name}"));
-        restic(args, &env, &extra, &["restore", "latest", "--target", dest.to_str().unwrap()]);
+        restic(
+            args,
+            &env,
+            &extra,
+            &["restore", "latest", "--target", dest.to_str().unwrap()],
+        );
         assert_same_tree(&env.src(), &dest.join(root));
     }
 
@@ -174,7 +207,10 @@ fn run_copies_to_sftp_and_s3_and_restic_reads_every_copy() {
     let check = env.ok(&["config", "check"]);
     for out in [&check, &out] {
         for secret in [crate::services::S3_SECRET, crate::util::PASSWORD] {
-            assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret), "{out}");
+            assert!(
+                !out.stdout.contains(secret) && !out.stderr.contains(secret),
+                "{out}"
+            );
         }
     }
     assert!(ssh_processes(&sshd.client_key().to_string_lossy()).is_empty());
@@ -197,7 +233,11 @@ fn no_ssh_process_outlives_dxbackup() {
         let left = ssh_processes(&key);
         assert!(left.is_empty(), "after run {i}: {left:#?}");
     }
-    for args in [&["status"][..], &["snapshots", "--repo", "nas"], &["verify", "--repo", "nas"]] {
+    for args in [
+        &["status"][..],
+        &["snapshots", "--repo", "nas"],
+        &["verify", "--repo", "nas"],
+    ] {
         env.run(args);
         let left = ssh_processes(&key);
         assert!(left.is_empty(), "after {args:?}: {left:#?}");
@@ -227,7 +267,9 @@ fn sshd_killed_mid_copy_fails_that_target_and_the_next_run_converges() {
     if !require_tool("restic") {
         return;
     }
-    let Some(mut sshd) = Sshd::start() else { return };
+    let Some(mut sshd) = Sshd::start() else {
+        return;
+    };
     let env = Env::new();
     fill_source(&env, 60 << 20);
     let nas = env.path("nas-repo");
@@ -237,14 +279,24 @@ fn sshd_killed_mid_copy_fails_that_target_and_the_next_run_converges() {
     env.ok(&["backup"]);
     let primary = ids(&env, "main");
 
-    let child = env.cmd(&["copy"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    wait_until(120, "the copy to start sending packs", || pack_count(&nas) >= 2);
+    let child = env
+        .cmd(&["copy"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(120, "the copy to start sending packs", || {
+        pack_count(&nas) >= 2
+    });
     sshd.kill();
     let out = Out::of(child.wait_with_output().unwrap(), &["copy"]);
     assert_eq!(out.code, 1, "a failed target is a partial failure\n{out}");
     assert!(out.stdout.contains("nas: copy FAILED"), "{out}");
     // What the cut-off copy left is never a half-visible snapshot...
-    assert!(!nas.join("snapshots").exists() || std::fs::read_dir(nas.join("snapshots")).unwrap().count() == 0);
+    assert!(
+        !nas.join("snapshots").exists()
+            || std::fs::read_dir(nas.join("snapshots")).unwrap().count() == 0
+    );
     // ...and restic still finds the target consistent.
     let local = vec!["-r".to_string(), nas.to_string_lossy().into_owned()];
     restic(&local, &env, &[], &["check", "--read-data"]);
@@ -255,7 +307,12 @@ fn sshd_killed_mid_copy_fails_that_target_and_the_next_run_converges() {
     let now = ids(&env, "main");
     assert_eq!(ids(&env, "nas"), now);
     assert!(now.starts_with(&primary));
-    restic(&sshd.restic_args(&nas), &env, &[], &["check", "--read-data"]);
+    restic(
+        &sshd.restic_args(&nas),
+        &env,
+        &[],
+        &["check", "--read-data"],
+    );
     let status = env.run(&["status"]);
     assert!(!status.stdout.contains("last copy failed"), "{status}");
     assert!(ssh_processes(&sshd.client_key().to_string_lossy()).is_empty());
@@ -271,8 +328,15 @@ fn network_to_s3_cut_mid_copy_fails_that_target_and_the_next_run_converges() {
     env.ok(&["init"]);
     env.ok(&["backup"]);
 
-    let child = env.cmd(&["copy", "--to", "cloud"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    wait_until(120, "the copy to send data", || proxy.sent.load(std::sync::atomic::Ordering::Relaxed) > 8 << 20);
+    let child = env
+        .cmd(&["copy", "--to", "cloud"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(120, "the copy to send data", || {
+        proxy.sent.load(std::sync::atomic::Ordering::Relaxed) > 8 << 20
+    });
     proxy.cut();
     let out = Out::of(child.wait_with_output().unwrap(), &["copy"]);
     assert_eq!(out.code, 1, "{out}");
@@ -282,7 +346,10 @@ fn network_to_s3_cut_mid_copy_fails_that_target_and_the_next_run_converges() {
     assert_eq!(json(&snaps).as_array().map_or(0, Vec::len), 0, "{snaps}");
     restic(&cloud, &env, &s3_env(&s3), &["check", "--read-data"]);
     let status = env.run(&["status"]);
-    assert!(status.code >= 1 && status.stdout.contains("last copy failed"), "{status}");
+    assert!(
+        status.code >= 1 && status.stdout.contains("last copy failed"),
+        "{status}"
+    );
 
     proxy.restore();
     let out = env.ok(&["run"]);
@@ -333,15 +400,81 @@ fn status_is_critical_for_a_stale_target_and_warns_for_an_unreachable_one() {
     );
     let out = env.expect(1, &["run"]);
     assert!(out.stdout.contains("gone: copy FAILED"), "{out}");
-    assert!(out.stdout.contains("tree: snapshot"), "the backup still counts\n{out}");
+    assert!(
+        out.stdout.contains("tree: snapshot"),
+        "the backup still counts\n{out}"
+    );
     let out = env.run(&["status"]);
     assert!(out.stdout.contains("UNREACHABLE"), "{out}");
-    assert!(out.stdout.contains("holds no snapshot") && out.code == 2, "{out}");
+    assert!(
+        out.stdout.contains("holds no snapshot") && out.code == 2,
+        "{out}"
+    );
 
     // A one-second RPO: the primary itself turns critical soon after its backup.
     let text = std::fs::read_to_string(env.config()).unwrap();
-    std::fs::write(env.config(), format!("{text}\n[tier.critical]\nrto = \"1h\"\nrpo = \"1s\"\n")).unwrap();
+    std::fs::write(
+        env.config(),
+        format!("{text}\n[tier.critical]\nrto = \"1h\"\nrpo = \"1s\"\n"),
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_secs(2));
     let out = env.expect(2, &["status"]);
-    assert!(out.stdout.contains("CRITICAL: main: nothing newer than"), "{out}");
+    assert!(
+        out.stdout.contains("CRITICAL: main: nothing newer than"),
+        "{out}"
+    );
+}
+
+fn dir_size(p: &Path) -> u64 {
+    walkdir::WalkDir::new(p)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn ctrl_c_mid_copy_leaves_no_ssh_and_the_next_copy_resumes() {
+    if !require_tool("restic") {
+        return;
+    }
+    let Some(sshd) = Sshd::start() else { return };
+    let env = Env::new();
+    fill_source(&env, 60 << 20);
+    let nas = env.path("nas-repo");
+    config_with(&env, &sshd.repo_toml("nas", &nas, ""));
+    use_ssh_of(&env, &sshd);
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+
+    let child = env
+        .cmd(&["copy"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(120, "the copy to send packs", || pack_count(&nas) >= 2);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = Out::of(child.wait_with_output().unwrap(), &["copy"]);
+    assert_eq!(out.code, 130, "{out}");
+    let key = sshd.client_key().to_string_lossy().into_owned();
+    assert!(ssh_processes(&key).is_empty(), "{:#?}", ssh_processes(&key));
+    let sent_before = dir_size(&nas.join("data"));
+    let local = vec!["-r".to_string(), nas.to_string_lossy().into_owned()];
+    restic(&local, &env, &[], &["check", "--read-data"]);
+
+    // The next copy indexes what the cut-off one sent and only sends the rest.
+    let v = json(&env.ok(&["--json", "copy"]));
+    let resumed = v[0]["bytes"].as_u64().unwrap();
+    let total = dir_size(&env.repo().join("data"));
+    assert!(
+        sent_before > 0 && resumed < total,
+        "sent {sent_before} before, {resumed} now, of {total}\n{v}"
+    );
+    assert_eq!(ids(&env, "nas"), ids(&env, "main"));
+    restic(&local, &env, &[], &["check", "--read-data"]);
+    assert!(ssh_processes(&key).is_empty());
 }

@@ -19,7 +19,10 @@ pub fn control_dir() -> Option<PathBuf> {
         .mode(0o700)
         .create(&dir);
     if let Err(e) = made {
-        tracing::warn!("cannot create {}: {e}; ssh control sockets go to the default place", dir.display());
+        tracing::warn!(
+            "cannot create {}: {e}; ssh control sockets go to the default place",
+            dir.display()
+        );
         return None;
     }
     // The process is single-threaded in what touches the environment: the runtime's threads
@@ -66,11 +69,18 @@ pub fn stop_strays(dir: &Path) {
             return Vec::new();
         };
         rd.flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok().map(|p| (p, e.path())))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .parse::<i32>()
+                    .ok()
+                    .map(|p| (p, e.path()))
+            })
             .filter(|(_, path)| {
                 std::fs::read(path.join("cmdline")).is_ok_and(|raw| {
                     let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                    line.contains(&needle) && line.split(' ').next().is_some_and(|a| a.ends_with("ssh"))
+                    line.contains(&needle)
+                        && line.split(' ').next().is_some_and(|a| a.ends_with("ssh"))
                 })
             })
             .map(|(p, _)| p)

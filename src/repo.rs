@@ -46,10 +46,12 @@ pub enum RepoError {
     NoSnapshot(String),
     #[error("`{0}` matches several snapshots; give more characters of the id")]
     AmbiguousSnapshot(String),
-    #[error("{context}: {}", display(source))]
+    /// The rustic error is shown through `display` only, not as an error source: its own
+    /// Display is pages long (guidance, context, a backtrace) and `{:#}` would print it all.
+    #[error("{context}: {}", display(inner))]
     Rustic {
         context: String,
-        source: Box<RusticError>,
+        inner: Box<RusticError>,
     },
     #[error("{context}: {source}")]
     Io {
@@ -82,9 +84,9 @@ trait Context<T> {
 
 impl<T> Context<T> for std::result::Result<T, Box<RusticError>> {
     fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| RepoError::Rustic {
+        self.map_err(|inner| RepoError::Rustic {
             context: context(),
-            source,
+            inner,
         })
     }
 }
@@ -292,9 +294,9 @@ impl Repo {
                 url: spec.url.clone(),
             }),
             Err(e) if e.to_string().contains("No repository config file found") => Err(not_init()),
-            Err(source) => Err(RepoError::Rustic {
+            Err(inner) => Err(RepoError::Rustic {
                 context: format!("cannot open repository `{}`", spec.name),
-                source,
+                inner,
             }),
         }
     }

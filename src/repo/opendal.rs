@@ -157,10 +157,22 @@ fn path(tpe: FileType, id: &Id) -> String {
     }
 }
 
+/// A backend error that names the operation and the root cause (`Connection refused`, an S3
+/// error code) in one line; OpenDAL's own Display is a paragraph of context.
 fn backend_error(what: &str, path: &str, err: opendal::Error) -> Box<RusticError> {
-    RusticError::with_source(ErrorKind::Backend, "{what} `{path}` failed", err)
+    let mut cause: &dyn std::error::Error = &err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let cause = if std::ptr::addr_eq(cause, &err) {
+        err.to_string()
+    } else {
+        format!("{} ({})", cause, err.kind())
+    };
+    RusticError::new(ErrorKind::Backend, "{what} `{path}` failed: {cause}")
         .attach_context("what", what.to_string())
         .attach_context("path", path.to_string())
+        .attach_context("cause", cause)
 }
 
 impl ReadBackend for OpenDalBackend {

@@ -72,7 +72,10 @@ pub fn targets_section(ctx: &Ctx) -> anyhow::Result<TargetsReport> {
             Ok(target) => {
                 let repo = target.as_ref().or(primary.as_ref().ok());
                 if let Some(repo) = repo {
-                    fill(&mut state, repo, ctx)?;
+                    fill(&mut state, repo);
+                }
+                if let Ok(crate::config::Location::Local(p)) = cfg.location() {
+                    state.space = disk_space(&ctx.resolve(Path::new(&p)));
                 }
                 if let (Some(t), Ok(p)) = (&target, &primary) {
                     match p.missing_in(t, &ctx.retention_of(name), &now) {
@@ -101,7 +104,7 @@ pub fn targets_section(ctx: &Ctx) -> anyhow::Result<TargetsReport> {
     })
 }
 
-fn fill(state: &mut RepoState, repo: &Repo, ctx: &Ctx) -> anyhow::Result<()> {
+fn fill(state: &mut RepoState, repo: &Repo) {
     match repo.snapshots() {
         Ok(snaps) => {
             state.snapshots = Some(snaps.len());
@@ -109,11 +112,6 @@ fn fill(state: &mut RepoState, repo: &Repo, ctx: &Ctx) -> anyhow::Result<()> {
         }
         Err(e) => state.unreachable = Some(e.to_string()),
     }
-    let spec = ctx.spec(&repo.name)?;
-    if !spec.location.is_remote() {
-        state.space = disk_space(Path::new(&spec.url));
-    }
-    Ok(())
 }
 
 fn copy_history(state: &mut RepoState, catalog: &Catalog, name: &str) -> anyhow::Result<()> {

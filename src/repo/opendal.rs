@@ -61,7 +61,7 @@ impl Default for RemoteOptions {
 struct Shared {
     runtime: Runtime,
     operators: HashMap<String, Operator>,
-    /// This process's own folder for `ssh` control sockets (see `ssh_control_dir`).
+    /// This process's own folder for `ssh` control sockets (see `ssh::control_dir`).
     control_dir: Option<PathBuf>,
 }
 
@@ -76,6 +76,9 @@ pub fn backend(
     let key = format!("{name}\n{location:?}");
     let mut guard = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     if guard.is_none() {
+        // Before the runtime's threads exist: setting an environment variable is only safe
+        // while no other thread may read the environment.
+        let control_dir = ssh::control_dir();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("dxbackup-io")
@@ -87,16 +90,13 @@ pub fn backend(
         *guard = Some(Shared {
             runtime,
             operators: HashMap::new(),
-            control_dir: None,
+            control_dir,
         });
     }
     let shared = guard.as_mut().expect("initialized above");
     let operator = match shared.operators.get(&key) {
         Some(op) => op.clone(),
         None => {
-            if location.is_sftp() && shared.control_dir.is_none() {
-                shared.control_dir = ssh::control_dir();
-            }
             let _enter = shared.runtime.enter();
             let op = build::operator(location, opts).map_err(|e| {
                 RusticError::with_source(ErrorKind::Backend, "cannot reach repository `{name}`", e)

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 /// SFTP service starts (the `openssh` crate puts them under `$XDG_STATE_HOME`), so that at
 /// exit every master left is known to be ours and can be told to exit.
 ///
-/// Called before the first SFTP connection; dxbackup's own state folder was resolved earlier,
-/// and children started later (password commands) are not affected by this variable.
+/// Called once, before the first remote connection; dxbackup's own state folder was resolved
+/// earlier. Children started later (a password command) inherit the variable, harmlessly.
 pub fn control_dir() -> Option<PathBuf> {
     let dir = std::env::temp_dir().join(format!("dxbackup-ssh-{}", std::process::id()));
     let made = std::fs::DirBuilder::new()
@@ -25,8 +25,6 @@ pub fn control_dir() -> Option<PathBuf> {
         );
         return None;
     }
-    // The process is single-threaded in what touches the environment: the runtime's threads
-    // never read it, and this runs once, before any ssh is started.
     std::env::set_var("XDG_STATE_HOME", &dir);
     Some(dir)
 }
@@ -63,7 +61,8 @@ pub fn close_masters(dir: &Path) {
 
 /// Terminates every `ssh` process whose command line names `dir` (SIGTERM, then SIGKILL).
 pub fn stop_strays(dir: &Path) {
-    let needle = dir.to_string_lossy().into_owned();
+    // With the separator: `dxbackup-ssh-12` must not match another process's `dxbackup-ssh-123`.
+    let needle = format!("{}/", dir.display());
     let strays = || -> Vec<i32> {
         let Ok(rd) = std::fs::read_dir("/proc") else {
             return Vec::new();

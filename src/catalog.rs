@@ -7,10 +7,13 @@ use std::time::Duration;
 
 mod records;
 
-use rusqlite::{params, Connection};
-
 pub use records::{BinlogPartRecord, DrillRecord};
+mod copies;
+
+use rusqlite::{params, Connection};
 use serde::Serialize;
+
+pub use copies::{CopyEnd, CopyRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -95,6 +98,10 @@ CREATE TABLE drills (
     detail TEXT NOT NULL
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+ALTER TABLE runs ADD COLUMN copy_from TEXT;
+ALTER TABLE runs ADD COLUMN snapshots_copied INTEGER;
+ALTER TABLE runs ADD COLUMN bytes_copied INTEGER;
+CREATE INDEX runs_by_repository ON runs(repository, command, id);
 ",
 ];
 

@@ -6,6 +6,7 @@ mod backup;
 mod binlog;
 mod config_check;
 mod context;
+mod copy;
 mod dbarchive;
 mod diff;
 mod discover;
@@ -17,6 +18,7 @@ mod mysql_full;
 mod restore;
 mod restore_db;
 mod run;
+mod signals;
 mod snapshots;
 mod stats;
 mod status;
@@ -91,13 +93,23 @@ An existing repository is never overwritten: init then opens it, which checks th
         after_help = "Examples:\n  dxbackup backup            # every source\n  dxbackup backup datax      # one source\n  dxbackup --json backup"
     )]
     Backup(backup::BackupArgs),
-    /// The main job: init, back up every source, apply retention, verify
+    /// The main job: init, back up every source, apply retention, verify, copy to the targets
     #[command(
         after_help = "Examples:\n  dxbackup -c examples/quickstart.toml run\n  dxbackup --json run\n\n\
-Runs init for repositories with auto-init = true, backs up every source, forgets and prunes \
-per [retention], checks the repository structure, and prints one summary."
+Runs init for repositories with auto-init = true, backs up every source into the primary, \
+forgets and prunes per [retention], checks the primary's structure, copies the new snapshots \
+to every other repository and applies each one's own retention, and prints one summary. A \
+target that cannot be reached is reported (exit 1); the next run catches it up."
     )]
     Run(run::RunArgs),
+    /// Copy the primary's new snapshots to the other repositories
+    #[command(
+        after_help = "Examples:\n  dxbackup copy\n  dxbackup copy --to offsite\n  dxbackup --json copy\n\n\
+Sends only what a target lacks (a second copy sends nothing) and only snapshots the target's \
+own retention keeps. Data goes first and the snapshot last, so a copy cut off midway leaves \
+nothing half-visible; the next copy resumes. Exit 1 when a target failed."
+    )]
+    Copy(copy::CopyArgs),
     /// List snapshots
     #[command(
         after_help = "Examples:\n  dxbackup snapshots\n  dxbackup snapshots --source datax --json"
@@ -149,13 +161,14 @@ database is dropped. files: restored to a temp folder and compared with the repo
 when any comparison fails or nothing was restored."
     )]
     Drill(drill::DrillArgs),
-    /// Per source: last backup, RPO exposure now, last drill against the tier (exit 0/1/2)
+    /// Per source its RPO exposure and last drill; per repository its state; the 3-2-1 rule
     #[command(
-        after_help = "Examples:\n  dxbackup status\n  dxbackup status --json\n\n\
-Exit codes follow Nagios: 0 ok, 1 warning (close to the RPO, never drilled, slow or stale \
-drill), 2 critical (RPO exceeded, no backup, failed drill)."
+        after_help = "Examples:\n  dxbackup status\n  dxbackup --json status\n\n\
+Exit codes follow Nagios: 0 ok; 1 warning (close to the RPO, never drilled, slow or stale drill, \
+a target unreachable or behind, a 3-2-1 rule broken); 2 critical (RPO exceeded, no backup, failed \
+drill, a target holding nothing newer than the smallest RPO of the sources' tiers)."
     )]
-    Status,
+    Status(status::StatusArgs),
     /// Check repositories; with --read-data also read and hash the data
     #[command(
         after_help = "Examples:\n  dxbackup verify\n  dxbackup verify --read-data\n  dxbackup verify --read-data=10"
@@ -193,10 +206,20 @@ pub enum ConfigCommand {
 
 /// Parses arguments, runs the command, returns the exit code.
 pub fn main() -> i32 {
+    signals::install();
     let cli = Cli::parse();
     init_logging(&cli.global);
     crate::repo::set_progress_visible(progress_visible(&cli.global));
-    match dispatch(cli) {
+    let result = dispatch(cli);
+    if signals::stopping() {
+        // The signal thread is closing connections and sets the exit code.
+        loop {
+            std::thread::park();
+        }
+    }
+    // Every ssh master started for an SFTP repository exits with us, error or not.
+    crate::repo::close_remote_connections();
+    match result {
         Ok(code) => code as i32,
         Err(e) => {
             if is_broken_pipe(&e) {
@@ -219,6 +242,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Init => init::run(&ctx),
         Command::Backup(a) => backup::run(&ctx, &a),
         Command::Run(a) => run::run(&ctx, &a),
+        Command::Copy(a) => copy::run(&ctx, &a),
+        Command::Status(a) => status::run(&ctx, &a),
         Command::Snapshots(a) => snapshots::run(&ctx, &a),
         Command::Diff(a) => diff::run(&ctx, &a),
         Command::Log(a) => log::run(&ctx, &a),
@@ -226,7 +251,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Verify(a) => verify::run(&ctx, &a),
         Command::RestoreDb(a) => restore_db::run(&ctx, &a),
         Command::Drill(a) => drill::run(&ctx, &a),
-        Command::Status => status::run(&ctx),
         Command::Binlog(a) => binlog::run(&ctx, &a),
         Command::Forget(a) => forget::run(&ctx, &a),
         Command::Stats(a) => stats::run(&ctx, &a),

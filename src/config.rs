@@ -6,6 +6,7 @@
 //! `locate` turns that key path back into a line and column of the original text.
 
 mod locate;
+mod location;
 mod problem;
 mod validate;
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use location::{BucketService, Location, LocationError};
 pub use problem::{ConfigError, Problem};
 pub use validate::validate;
 
@@ -39,7 +41,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RepositoryConfig {
-    /// A local path (the only kind this build writes to) or a URL.
+    /// A local path, `sftp://USER@HOST[:PORT]/PATH`, or `s3://`, `oss://`, `cos://` +
+    /// `BUCKET/PREFIX`.
     pub url: String,
     #[serde(default)]
     pub primary: bool,
@@ -54,9 +57,50 @@ pub struct RepositoryConfig {
     pub auto_init: bool,
     /// Overrides `[retention]` for this repository.
     pub retention: Option<RetentionConfig>,
+    /// Buckets: the service's URL (`https://oss-cn-hangzhou.aliyuncs.com`,
+    /// `http://127.0.0.1:9000`); derived from `region` when missing.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// S3: `ENDPOINT/BUCKET/KEY` addressing instead of `BUCKET.ENDPOINT/KEY`; defaults to on
+    /// when `endpoint` is set (MinIO, Ceph and most S3-compatible servers need it).
+    pub path_style: Option<bool>,
+    /// Buckets: a file (mode 0600) holding `KEY_ID:SECRET`, or the two on separate lines.
+    /// Without it, the environment: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (s3),
+    /// ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET (oss),
+    /// TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY (cos).
+    pub access_key_file: Option<PathBuf>,
+    /// SFTP: the private key to log in with (key authentication only, no passwords).
+    pub ssh_key: Option<PathBuf>,
+    /// SFTP: host key checking against `~/.ssh/known_hosts`.
+    #[serde(default)]
+    pub known_hosts: KnownHosts,
+    /// Remote repositories: how long one request may stall before it is retried.
+    pub timeout: Option<HumanDuration>,
+    /// Remote repositories: retries of a failed request, with exponential backoff (default 5).
+    pub retries: Option<u32>,
 }
 
+impl RepositoryConfig {
+    /// The parsed `url`; `validate` guarantees it parses for a loaded config.
+    pub fn location(&self) -> Result<Location, LocationError> {
+        Location::parse(&self.url)
+    }
+}
+
+/// SSH host key checking, as OpenSSH's `StrictHostKeyChecking` (the strategies OpenDAL offers).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KnownHosts {
+    /// The host key must already be in known_hosts (`yes`).
+    #[default]
+    Strict,
+    /// Trust on first use: unknown keys are added, changed keys refused (`accept-new`).
+    Add,
+    /// No checking at all (`no`): only for throwaway test servers.
+    Accept,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Medium {
     #[default]

@@ -13,6 +13,7 @@ pub mod restore;
 pub mod source;
 pub mod stats;
 pub mod status;
+pub mod targets;
 
 /// This machine's name, as recorded in snapshots and runs.
 pub fn host_name() -> String {

@@ -5,6 +5,8 @@
 //! restore it. Never write an object restic cannot read.
 
 mod backup;
+mod copy;
+mod opendal;
 mod progress;
 mod read;
 mod retention;
@@ -14,13 +16,18 @@ use std::path::{Path, PathBuf};
 
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::{MasterKey, SnapshotFile};
+use rustic_core::RepositoryBackends;
 use rustic_core::{
     CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, PruneOptions,
     ReadSubsetOption, RepairIndexOptions, Repository, RepositoryOptions, RusticError,
 };
 use serde::Serialize;
 
+use crate::config::Location;
 pub use backup::{BackupRequest, BackupResult, Content, Stream};
+
+pub use self::opendal::{shutdown as close_remote_connections, RemoteOptions};
+pub use copy::CopyResult;
 pub use progress::set_progress_visible;
 pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
 pub use retention::{plan_retention, RetentionDecision};
@@ -41,10 +48,12 @@ pub enum RepoError {
     NoSnapshot(String),
     #[error("`{0}` matches several snapshots; give more characters of the id")]
     AmbiguousSnapshot(String),
-    #[error("{context}: {}", display(source))]
+    /// The rustic error is shown through `display` only, not as an error source: its own
+    /// Display is pages long (guidance, context, a backtrace) and `{:#}` would print it all.
+    #[error("{context}: {}", display(inner))]
     Rustic {
         context: String,
-        source: Box<RusticError>,
+        inner: Box<RusticError>,
     },
     #[error("{context}: {source}")]
     Io {
@@ -53,10 +62,20 @@ pub enum RepoError {
     },
 }
 
-/// The short, user-facing text of a rustic error (its Display carries pages of guidance).
+/// The short, user-facing text of a rustic error: its message and cause (its Display carries
+/// pages of guidance around them).
 fn display(e: &RusticError) -> String {
     let s = e.to_string();
-    s.lines().next().unwrap_or_default().trim().to_string()
+    let after = |marker: &str| {
+        s.split_once(marker)
+            .and_then(|(_, rest)| rest.lines().find(|l| !l.trim().is_empty()))
+            .map(str::trim)
+    };
+    let message = after("Message:").unwrap_or_else(|| s.lines().next().unwrap_or_default().trim());
+    match after("Caused by:") {
+        Some(cause) => format!("{message}: {cause}"),
+        None => message.to_string(),
+    }
 }
 
 type Result<T, E = RepoError> = std::result::Result<T, E>;
@@ -67,9 +86,9 @@ trait Context<T> {
 
 impl<T> Context<T> for std::result::Result<T, Box<RusticError>> {
     fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| RepoError::Rustic {
+        self.map_err(|inner| RepoError::Rustic {
             context: context(),
-            source,
+            inner,
         })
     }
 }
@@ -81,6 +100,11 @@ pub struct Password(String);
 impl Password {
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
+    }
+
+    /// The secret itself, for the one place that hands it to a library.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
     }
 }
 
@@ -94,8 +118,11 @@ impl std::fmt::Debug for Password {
 #[derive(Debug, Clone)]
 pub struct RepoSpec {
     pub name: String,
+    /// For display: the resolved path of a local repository, the URL of a remote one.
     pub url: String,
     pub password: Password,
+    pub location: Location,
+    pub remote: RemoteOptions,
 }
 
 /// An open repository.
@@ -127,11 +154,22 @@ pub enum Level {
     Info,
 }
 
+/// The storage behind a repository: rustic's local backend for paths, ours over OpenDAL for
+/// remote URLs.
+fn raw_backends(spec: &RepoSpec) -> Result<RepositoryBackends> {
+    if spec.location.is_remote() {
+        opendal::backend(&spec.name, &spec.location, &spec.remote)
+            .map(|be| RepositoryBackends::new(be, None))
+    } else {
+        BackendOptions::default()
+            .repository(spec.url.clone())
+            .to_backends()
+    }
+    .ctx(|| format!("cannot use repository `{}` at {}", spec.name, spec.url))
+}
+
 fn backends(spec: &RepoSpec) -> Result<Repository<()>> {
-    let be = BackendOptions::default()
-        .repository(spec.url.clone())
-        .to_backends()
-        .ctx(|| format!("cannot use repository `{}` at {}", spec.name, spec.url))?;
+    let be = raw_backends(spec)?;
     // A cache only helps remote repositories; for local ones it would copy every tree twice.
     let opts = RepositoryOptions::default().no_cache(true);
     Repository::new_with_progress(&opts, &be, progress::Bars)
@@ -141,7 +179,7 @@ fn backends(spec: &RepoSpec) -> Result<Repository<()>> {
 impl Repo {
     /// Whether a repository already exists at the spec's location.
     pub fn exists(spec: &RepoSpec) -> Result<bool> {
-        if !is_remote(&spec.url) && !Path::new(&spec.url).join("config").exists() {
+        if !spec.location.is_remote() && !Path::new(&spec.url).join("config").exists() {
             return Ok(false);
         }
         Ok(backends(spec)?
@@ -156,7 +194,7 @@ impl Repo {
         if Self::exists(spec)? {
             return Ok((Self::open(spec)?, false));
         }
-        if !is_remote(&spec.url) {
+        if !spec.location.is_remote() {
             std::fs::create_dir_all(&spec.url).map_err(|source| RepoError::Io {
                 context: format!("cannot create repository folder {}", spec.url),
                 source,
@@ -183,7 +221,7 @@ impl Repo {
             name: spec.name.clone(),
             url: spec.url.clone(),
         };
-        if !is_remote(&spec.url) && !Path::new(&spec.url).join("config").exists() {
+        if !spec.location.is_remote() && !Path::new(&spec.url).join("config").exists() {
             return Err(not_init());
         }
         match repo.open(&Credentials::password(&spec.password.0)) {
@@ -193,9 +231,9 @@ impl Repo {
                 url: spec.url.clone(),
             }),
             Err(e) if e.to_string().contains("No repository config file found") => Err(not_init()),
-            Err(source) => Err(RepoError::Rustic {
+            Err(inner) => Err(RepoError::Rustic {
                 context: format!("cannot open repository `{}`", spec.name),
-                source,
+                inner,
             }),
         }
     }
@@ -347,10 +385,6 @@ pub fn find_snapshot<'a>(
         [] => Err(RepoError::NoSnapshot(spec.into())),
         _ => Err(RepoError::AmbiguousSnapshot(spec.into())),
     }
-}
-
-fn is_remote(url: &str) -> bool {
-    url.contains("://")
 }
 
 /// The path of `root` inside a snapshot's tree, as `ls` and restores see it.

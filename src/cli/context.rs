@@ -1,6 +1,8 @@
 //! What every command needs: the loaded config, the state directory, and the world-touching
 //! half of configuration (passwords, roots) resolved on demand.
 
+mod remote;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -9,8 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::GlobalArgs;
 use crate::catalog::Catalog;
-use crate::config::{self, Config, RepositoryConfig, SourceConfig};
-use crate::repo::{Password, Repo, RepoSpec};
+use crate::config::{self, Config, Location, RepositoryConfig, SourceConfig};
+use crate::repo::{Password, RemoteOptions, Repo, RepoSpec};
 use crate::source::mysql::{self, Server};
 
 pub struct Ctx {
@@ -69,19 +71,61 @@ impl Ctx {
             .repository
             .get(name)
             .with_context(|| format!("no repository `{name}` in the config"))?;
+        let location = r
+            .location()
+            .map_err(|e| anyhow::anyhow!("repository `{name}`: {e}; {}", e.hint))?;
+        let (url, location) = match location {
+            Location::Local(p) => {
+                let abs = self.resolve(Path::new(&p)).to_string_lossy().into_owned();
+                (abs.clone(), Location::Local(abs))
+            }
+            remote => (r.url.clone(), remote),
+        };
+        let remote = if location.is_remote() {
+            remote::options(self, name, r, &location)?
+        } else {
+            RemoteOptions::default()
+        };
         Ok(RepoSpec {
             name: name.to_string(),
-            url: self
-                .resolve(Path::new(&r.url))
-                .to_string_lossy()
-                .into_owned(),
+            url,
             password: self.password(name, r)?,
+            location,
+            remote,
         })
+    }
+
+    /// Every repository except the primary: where copies go.
+    pub fn targets(&self) -> Vec<&str> {
+        let (primary, _) = self.primary();
+        self.config
+            .repository
+            .keys()
+            .map(String::as_str)
+            .filter(|n| *n != primary)
+            .collect()
+    }
+
+    /// The retention of one repository: its own `[repository.X.retention]`, else `[retention]`.
+    pub fn retention_of(&self, name: &str) -> crate::config::RetentionConfig {
+        self.config
+            .repository
+            .get(name)
+            .and_then(|r| r.retention.clone())
+            .unwrap_or_else(|| self.config.retention.clone())
     }
 
     pub fn open_primary(&self) -> anyhow::Result<Repo> {
         let (name, _) = self.primary();
         Ok(Repo::open(&self.spec(name)?)?)
+    }
+
+    /// The repository named by a `--repo` flag, or the primary.
+    pub fn open_repo(&self, name: Option<&str>) -> anyhow::Result<Repo> {
+        match name {
+            Some(n) => Ok(Repo::open(&self.spec(n)?)?),
+            None => self.open_primary(),
+        }
     }
 
     /// A path from the config, relative to the config file's folder.
@@ -209,6 +253,12 @@ impl Ctx {
             }
             if r.password_command.is_some() {
                 r.password_command = Some("<removed>".into());
+            }
+            if r.access_key_file.is_some() {
+                r.access_key_file = Some(PathBuf::from("<removed>"));
+            }
+            if r.ssh_key.is_some() {
+                r.ssh_key = Some(PathBuf::from("<removed>"));
             }
         }
         toml::to_string(&c).unwrap_or_default()

@@ -10,6 +10,9 @@ use crate::restore::{self, Mode};
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
+    /// Read from this repository instead of the primary (a copy target)
+    #[arg(long, value_name = "NAME")]
+    pub repo: Option<String>,
     /// Snapshot id (prefix), `latest` or `latest:SOURCE`
     pub snapshot: String,
     /// Folder to restore into (created if missing)
@@ -29,7 +32,7 @@ pub struct RestoreArgs {
 }
 
 pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
-    let repo = ctx.open_primary()?;
+    let repo = ctx.open_repo(args.repo.as_deref())?;
     let snap = repo.find_snapshot(&args.snapshot, None)?;
     let reader = repo.reader()?;
     let plan = restore::plan(reader.entries(&snap, None)?, args.mode, &args.only)?;

@@ -6,6 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::backup::{backup_one, SourceOutcome};
+use super::copy::{copy_all, CopyOutcome};
 use super::forget::{apply_retention, ForgetOutcome};
 use super::verify::{verify_repo, VerifyOutcome};
 use super::{print_json, Ctx, Exit};
@@ -19,12 +20,15 @@ pub struct RunArgs {
     pub no_forget: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 struct RunSummary {
     initialized: Vec<String>,
     backups: Vec<SourceOutcome>,
     retention: Option<ForgetOutcome>,
     verify: Option<VerifyOutcome>,
+    /// One entry per copy target: the copy, then that target's own retention.
+    copies: Vec<CopyOutcome>,
+    target_retention: Vec<ForgetOutcome>,
     duration_secs: f64,
     status: RunStatus,
 }
@@ -72,7 +76,9 @@ fn run_inner(
     let mut initialized = Vec::new();
     for (name, r) in &ctx.config.repository {
         let spec = ctx.spec(name)?;
-        if r.auto_init && !spec.url.contains("://") && !Repo::exists(&spec)? {
+        // Targets are initialized by their copy, so an unreachable one cannot stop the backup.
+        let is_primary = name == ctx.primary().0;
+        if r.auto_init && is_primary && !Repo::exists(&spec)? {
             Repo::init(&spec)?;
             initialized.push(name.clone());
         }
@@ -110,11 +116,40 @@ fn run_inner(
         &texts,
     )?;
     exit = exit.max(verify.exit());
+    // Copies follow every backup; a target that fails is reported (exit 1) and caught up by
+    // the next run, while the backups above stand.
+    let mut copies = copy_all(ctx, &repo, catalog, &ctx.targets());
+    exit = copies.iter().map(CopyOutcome::exit).fold(exit, Exit::max);
+    let mut target_retention = Vec::new();
+    if !args.no_forget {
+        for c in &mut copies {
+            let Some(target) = c.repo.take() else {
+                continue;
+            };
+            match apply_retention(ctx, &target, false, false) {
+                Ok(o) => {
+                    if o.removed() > 0 {
+                        if let Err(e) = target.forget(&[], true) {
+                            tracing::warn!(repository = %target.name, "prune failed: {e}");
+                            exit = exit.max(Exit::Warning);
+                        }
+                    }
+                    target_retention.push(o);
+                }
+                Err(e) => {
+                    tracing::warn!(repository = %target.name, "retention failed: {e:#}");
+                    exit = exit.max(Exit::Warning);
+                }
+            }
+        }
+    }
     let summary = RunSummary {
         initialized,
         backups,
         retention,
         verify: Some(verify),
+        copies,
+        target_retention,
         duration_secs: 0.0,
         status: RunStatus::Running,
     };
@@ -131,6 +166,10 @@ fn print(s: &RunSummary) {
     }
     if let Some(v) = &s.verify {
         super::verify::print(v);
+    }
+    s.copies.iter().for_each(CopyOutcome::print);
+    for r in &s.target_retention {
+        super::forget::print(r, false);
     }
     println!(
         "run {}: {:.1} s",

@@ -6,13 +6,16 @@ use super::{bytes, print_json, Ctx, Exit};
 
 #[derive(Debug, Args)]
 pub struct SnapshotsArgs {
+    /// Read from this repository instead of the primary (a copy target)
+    #[arg(long, value_name = "NAME")]
+    pub repo: Option<String>,
     /// Only snapshots of this source
     #[arg(long)]
     pub source: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> anyhow::Result<Exit> {
-    let repo = ctx.open_primary()?;
+    let repo = ctx.open_repo(args.repo.as_deref())?;
     let snaps: Vec<_> = repo
         .snapshots()?
         .into_iter()

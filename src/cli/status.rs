@@ -1,115 +1,246 @@
-//! `dxbackup status`: per source, last backup, RPO exposure now and last drill against the
-//! tier; exit 0 ok, 1 warning, 2 critical.
+//! `dxbackup status`: per source, its RPO exposure and last drill against its tier
+//! (`sources`), then the state of every repository and the 3-2-1 line ([`targets_section`]).
+//! Exit 0 all good, 1 a warning, 2 critical.
 
-use super::{print_json, Ctx, Exit};
-use crate::config::SourceKind;
-use crate::status::{evaluate, human, Drill, Facts, Level, Verdict};
+mod sources;
 
-pub fn run(ctx: &Ctx) -> anyhow::Result<Exit> {
-    let verdicts = sources(ctx)?;
+use std::path::Path;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{bytes, print_json, Ctx, Exit};
+use crate::catalog::Catalog;
+use crate::config::Medium;
+use crate::repo::Repo;
+use crate::targets::{self, human_age, RepoState, Severity, Space, Verdict};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {}
+
+/// The repositories part of `status`.
+#[derive(Debug, Serialize)]
+pub struct TargetsReport {
+    pub repositories: Vec<RepoState>,
+    #[serde(rename = "rule_3_2_1")]
+    pub verdict: Verdict,
+}
+
+pub fn run(ctx: &Ctx, _args: &StatusArgs) -> anyhow::Result<Exit> {
+    let verdicts = sources::sources(ctx)?;
+    let report = targets_section(ctx)?;
     if ctx.global.json {
-        print_json(&serde_json::json!({ "sources": verdicts }))?;
+        print_json(&serde_json::json!({ "sources": verdicts, "targets": report }))?;
     } else {
-        for v in &verdicts {
-            let f = &v.facts;
-            let ago = |t: Option<jiff::Timestamp>| {
-                t.map_or("never".to_string(), |t| {
-                    let d = jiff::Timestamp::now().as_second() - t.as_second();
-                    format!(
-                        "{} ago",
-                        human(std::time::Duration::from_secs(d.max(0) as u64))
-                    )
-                })
-            };
-            let drill = f.last_drill.as_ref().map_or("never".to_string(), |d| {
-                format!(
-                    "{} in {}, {}",
-                    if d.ok { "passed" } else { "FAILED" },
-                    human(d.rto),
-                    ago(Some(d.at))
-                )
-            });
-            println!(
-                "{:<8} {} ({}, tier {}: RPO {}, RTO {}): last backup {}{}; exposure {}; drill {}",
-                format!("{:?}", v.level).to_uppercase(),
-                f.source,
-                f.kind,
-                f.tier,
-                v.rpo,
-                v.rto,
-                ago(f.last_backup),
-                f.archive_current.map_or(String::new(), |t| format!(
-                    ", binlogs current {}",
-                    ago(Some(t))
-                )),
-                v.exposure_secs.map_or("unknown".into(), |s| human(
-                    std::time::Duration::from_secs(s)
-                )),
-                drill
-            );
-            for n in &v.notes {
-                println!("         - {n}");
+        sources::print_sources(&verdicts);
+        print_targets(&report);
+    }
+    Ok(sources::sources_exit(&verdicts).max(exit_of(report.verdict.severity)))
+}
+
+pub fn exit_of(s: Severity) -> Exit {
+    match s {
+        Severity::Ok => Exit::Ok,
+        Severity::Warning => Exit::Warning,
+        Severity::Critical => Exit::Error,
+    }
+}
+
+/// Opens every repository (an unreachable one is a finding, not an error), counts what each
+/// target lacks of the primary, and judges the lot.
+pub fn targets_section(ctx: &Ctx) -> anyhow::Result<TargetsReport> {
+    let catalog = ctx.catalog()?;
+    let now = jiff::Zoned::now();
+    let (primary_name, _) = ctx.primary();
+    let primary = Repo::open(&ctx.spec(primary_name)?);
+    let mut repositories = Vec::new();
+    for (name, cfg) in &ctx.config.repository {
+        let is_primary = name == primary_name;
+        let mut state = RepoState {
+            name: name.clone(),
+            primary: is_primary,
+            medium: cfg.medium,
+            offsite: cfg.offsite,
+            ..RepoState::default()
+        };
+        let opened = if is_primary {
+            primary
+                .as_ref()
+                .map(|_| None)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        } else {
+            ctx.spec(name).and_then(|s| Ok(Repo::open(&s)?)).map(Some)
+        };
+        match opened {
+            Err(e) => state.unreachable = Some(format!("{e:#}")),
+            Ok(target) => {
+                let repo = target.as_ref().or(primary.as_ref().ok());
+                if let Some(repo) = repo {
+                    fill(&mut state, repo);
+                }
+                if let Ok(crate::config::Location::Local(p)) = cfg.location() {
+                    state.space = disk_space(&ctx.resolve(Path::new(&p)));
+                }
+                if let (Some(t), Ok(p)) = (&target, &primary) {
+                    match p.missing_in(t, &ctx.retention_of(name), &now) {
+                        Ok(m) => state.behind = Some(m.len()),
+                        Err(e) => state.unreachable = Some(e.to_string()),
+                    }
+                }
             }
         }
+        if !is_primary {
+            copy_history(&mut state, &catalog, name)?;
+        }
+        repositories.push(state);
     }
-    let worst = verdicts.iter().map(|v| v.level).max().unwrap_or(Level::Ok);
-    Ok(match worst {
-        Level::Ok => Exit::Ok,
-        Level::Warning => Exit::Warning,
-        Level::Critical => Exit::Error,
+    let rpo = ctx
+        .config
+        .source
+        .values()
+        .filter_map(|s| ctx.config.tier.get(&s.tier))
+        .map(|t| t.rpo.0)
+        .min();
+    let verdict = targets::evaluate(&repositories, rpo, now.timestamp());
+    Ok(TargetsReport {
+        repositories,
+        verdict,
     })
 }
 
-/// The verdict of every configured source.
-pub fn sources(ctx: &Ctx) -> anyhow::Result<Vec<Verdict>> {
-    let repo = ctx.open_primary()?;
-    let snaps = repo.snapshots()?;
-    let catalog = ctx.catalog()?;
-    let now = jiff::Timestamp::now();
-    let mut out = Vec::new();
-    for (name, src) in &ctx.config.source {
-        let (kind, last_backup, archive_current) = match src.kind {
-            SourceKind::Files => {
-                let t = snaps
-                    .iter()
-                    .rev()
-                    .find(|s| {
-                        s.source.as_deref() == Some(name) && s.kind.as_deref() == Some("files")
-                    })
-                    .map(|s| s.time);
-                ("files", t, None)
-            }
-            SourceKind::Mysql => {
-                let full = super::dbarchive::fulls(&snaps, name)
-                    .last()
-                    .and_then(|f| jiff::Timestamp::from_second(f.at).ok());
-                let current = catalog
-                    .meta(&format!("binlog-current:{name}"))?
-                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                    .filter(|t| full.is_some_and(|f| *t > f));
-                ("mysql", full, current)
-            }
-        };
-        let last_drill = catalog.last_drill(name)?.map(|d| Drill {
-            at: d.at,
-            ok: d.ok,
-            rto: std::time::Duration::from_millis(d.rto_ms),
-        });
-        let facts = Facts {
-            source: name.clone(),
-            kind: kind.into(),
-            tier: src.tier.clone(),
-            last_backup,
-            archive_current,
-            last_drill,
-        };
-        let tier = ctx
-            .config
-            .tier
-            .get(&src.tier)
-            .cloned()
-            .unwrap_or_else(|| crate::config::default_tiers()["important"].clone());
-        out.push(evaluate(facts, &tier, now));
+fn fill(state: &mut RepoState, repo: &Repo) {
+    match repo.snapshots() {
+        Ok(snaps) => {
+            state.snapshots = Some(snaps.len());
+            state.newest = snaps.iter().map(|s| s.time).max();
+        }
+        Err(e) => state.unreachable = Some(e.to_string()),
     }
-    Ok(out)
+}
+
+fn copy_history(state: &mut RepoState, catalog: &Catalog, name: &str) -> anyhow::Result<()> {
+    state.last_copy = catalog.last_copy(name, true)?.map(|c| c.finished_at);
+    if catalog.copy_broken_since_success(name)? {
+        state.copy_failing = Some(
+            catalog
+                .last_copy(name, false)?
+                .and_then(|c| c.error)
+                .unwrap_or_else(|| "interrupted".into()),
+        );
+    }
+    Ok(())
+}
+
+/// Free and total bytes of the file system holding `path` (statvfs).
+fn disk_space(path: &Path) -> Option<Space> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `s` a writable statvfs.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        return None;
+    }
+    let frsize = s.f_frsize as u64;
+    Some(Space {
+        free: s.f_bavail as u64 * frsize,
+        total: s.f_blocks as u64 * frsize,
+    })
+}
+
+fn medium(m: Medium) -> &'static str {
+    match m {
+        Medium::Disk => "disk",
+        Medium::Nas => "nas",
+        Medium::Cloud => "cloud",
+    }
+}
+
+pub fn print_targets(r: &TargetsReport) {
+    let now = jiff::Timestamp::now();
+    let ago = |t: jiff::Timestamp| human_age(now.duration_since(t).as_secs().max(0) as u64);
+    println!("repositories");
+    for s in &r.repositories {
+        let role = if s.primary { "primary" } else { "target" };
+        let kind = format!(
+            "{}{}",
+            medium(s.medium),
+            if s.offsite { ", off-site" } else { "" }
+        );
+        let mut parts = Vec::new();
+        match &s.unreachable {
+            Some(e) => parts.push(format!("UNREACHABLE ({e})")),
+            None => {
+                let newest = s
+                    .newest
+                    .map_or("none".into(), |t| format!("{} ago", ago(t)));
+                parts.push(format!(
+                    "{} snapshot(s), newest {newest}",
+                    s.snapshots.unwrap_or(0)
+                ));
+            }
+        }
+        if let Some(b) = s.behind {
+            parts.push(format!("{b} behind"));
+        }
+        if !s.primary {
+            parts.push(s.last_copy.map_or("never copied".into(), |t| {
+                format!("last copy {} ago", ago(t))
+            }));
+        }
+        parts.push(match s.space {
+            Some(sp) => format!(
+                "{} free of {} ({:.0} % used)",
+                bytes(sp.free),
+                bytes(sp.total),
+                sp.used_pct()
+            ),
+            None => "free space unknown".into(),
+        });
+        println!(
+            "  {:<12} {:<7} {:<16} {}",
+            s.name,
+            role,
+            kind,
+            parts.join("; ")
+        );
+    }
+    println!("{}", rule_line(&r.verdict));
+    for f in &r.verdict.findings {
+        let level = match f.severity {
+            Severity::Critical => "CRITICAL",
+            Severity::Warning => "warning",
+            Severity::Ok => "ok",
+        };
+        println!("  {level}: {}: {}", f.subject, f.message);
+    }
+}
+
+/// `3-2-1 holds: 4 copies (source live, local 5m, nas 5m, cloud 6m), 3 media (...), off-site cloud 6m`
+fn rule_line(v: &Verdict) -> String {
+    let age = |a: Option<u64>| a.map_or("live".into(), human_age);
+    let copies: Vec<String> = v
+        .rule
+        .copies
+        .iter()
+        .map(|c| format!("{} {}", c.name, age(c.age_secs)))
+        .collect();
+    let media: Vec<String> = v
+        .rule
+        .media
+        .iter()
+        .map(|(m, a)| format!("{} {}", medium(*m), human_age(*a)))
+        .collect();
+    let offsite = v
+        .rule
+        .offsite
+        .as_ref()
+        .map_or("none".into(), |c| format!("{} {}", c.name, age(c.age_secs)));
+    format!(
+        "3-2-1 {}: {} copies ({}), {} media ({}), off-site: {offsite}",
+        if v.rule.holds { "holds" } else { "BROKEN" },
+        copies.len(),
+        copies.join(", "),
+        media.len(),
+        media.join(", "),
+    )
 }

@@ -96,10 +96,41 @@ fn syntax_errors_have_line_and_column() {
     "source.db"
 )]
 #[case::remote_url("[repository.a]\nurl=\"ftp://x/y\"\n", "repository.a.url")]
+#[case::sftp_without_user("[repository.a]\nurl=\"sftp://nas/srv\"\n", "repository.a.url")]
+#[case::s3_without_endpoint_or_region("[repository.a]\nurl=\"s3://b/p\"\n", "repository.a")]
+#[case::endpoint_without_scheme(
+    "[repository.a]\nurl=\"s3://b/p\"\nendpoint=\"127.0.0.1:9000\"\n",
+    "repository.a.endpoint"
+)]
+#[case::ssh_key_on_a_bucket(
+    "[repository.a]\nurl=\"s3://b/p\"\nregion=\"us-east-1\"\nssh-key=\"k\"\n",
+    "repository.a.ssh-key"
+)]
+#[case::endpoint_on_sftp(
+    "[repository.a]\nurl=\"sftp://u@h/r\"\nendpoint=\"http://x\"\n",
+    "repository.a.endpoint"
+)]
+#[case::path_style_on_oss(
+    "[repository.a]\nurl=\"oss://b/p\"\nregion=\"cn-hangzhou\"\npath-style=true\n",
+    "repository.a.path-style"
+)]
+#[case::timeout_on_local("[repository.a]\nurl=\"/a\"\ntimeout=\"5s\"\n", "repository.a.timeout")]
 fn validation_rules(#[case] text: &str, #[case] key: &str) {
     let c = parse(text).unwrap();
     let problems = validate(&c);
     assert!(problems.iter().any(|p| p.key == key), "{problems:?}");
+}
+
+#[rstest]
+#[case("[repository.a]\nurl=\"sftp://bak@nas:2222/srv/dx\"\nssh-key=\"/k\"\nknown-hosts=\"add\"\n")]
+#[case("[repository.a]\nurl=\"s3://b/p\"\nendpoint=\"http://127.0.0.1:9000\"\npath-style=true\naccess-key-file=\"k\"\ntimeout=\"30s\"\nretries=3\n")]
+#[case("[repository.a]\nurl=\"oss://b/p\"\nregion=\"cn-hangzhou\"\n")]
+#[case(
+    "[repository.a]\nurl=\"cos://b-125/p\"\nendpoint=\"https://cos.ap-guangzhou.myqcloud.com\"\n"
+)]
+fn remote_repositories_are_valid(#[case] text: &str) {
+    let c = parse(text).unwrap();
+    assert!(validate(&c).is_empty(), "{:?}", validate(&c));
 }
 
 #[test]

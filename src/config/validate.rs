@@ -1,7 +1,11 @@
 //! Rules across keys that serde cannot express: one primary repository, one password source,
-//! known tiers, compilable globs, names usable as tags.
+//! usable URLs with only the keys their kind of location reads, known tiers, compilable globs,
+//! names usable as tags.
 
-use super::{Config, Databases, Problem, SourceConfig, SourceKind};
+use super::{
+    BucketService, Config, Databases, KnownHosts, Location, Problem, RepositoryConfig,
+    SourceConfig, SourceKind,
+};
 use crate::source::files::Filter;
 
 /// Every semantic problem of a parsed config (empty when it is usable).
@@ -166,12 +170,100 @@ fn repositories(config: &Config, problems: &mut Vec<Problem>) {
         }
         if repo.url.trim().is_empty() {
             problems.push(Problem::new(format!("{key}.url"), "is empty"));
-        } else if let Some((scheme, _)) = repo.url.split_once("://") {
+            continue;
+        }
+        match repo.location() {
+            Ok(loc) => remote_keys(&key, repo, &loc, problems),
+            Err(e) => problems.push(Problem::new(format!("{key}.url"), e.message).hint(e.hint)),
+        }
+    }
+}
+
+/// Each remote key belongs to one kind of location; a key that would be silently ignored is
+/// a mistake worth reporting.
+fn remote_keys(key: &str, repo: &RepositoryConfig, loc: &Location, problems: &mut Vec<Problem>) {
+    let kind = match loc {
+        Location::Local(_) => "a local path",
+        Location::Sftp { .. } => "an sftp:// repository",
+        Location::Bucket { .. } => "a bucket",
+    };
+    let mut misplaced = |set: bool, field: &str, belongs: &str| {
+        if set {
             problems.push(
-                Problem::new(format!("{key}.url"), format!("`{scheme}://` repositories are not supported by this build"))
-                    .hint("use a local path (a NAS mount works); SFTP and S3-family targets come with the targets feature"),
+                Problem::new(
+                    format!("{key}.{field}"),
+                    format!("has no meaning for {kind}"),
+                )
+                .hint(format!("{field} applies to {belongs}; remove it")),
             );
         }
+    };
+    let bucket = loc.bucket_service().is_some();
+    let sftp = loc.is_sftp();
+    misplaced(
+        !bucket && repo.endpoint.is_some(),
+        "endpoint",
+        "s3://, oss://, cos://",
+    );
+    misplaced(
+        !bucket && repo.region.is_some(),
+        "region",
+        "s3://, oss://, cos://",
+    );
+    misplaced(
+        !bucket && repo.access_key_file.is_some(),
+        "access-key-file",
+        "s3://, oss://, cos://",
+    );
+    misplaced(
+        loc.bucket_service() != Some(BucketService::S3) && repo.path_style.is_some(),
+        "path-style",
+        "s3:// (oss and cos always use virtual-host addressing)",
+    );
+    misplaced(!sftp && repo.ssh_key.is_some(), "ssh-key", "sftp://");
+    misplaced(
+        !sftp && repo.known_hosts != KnownHosts::default(),
+        "known-hosts",
+        "sftp://",
+    );
+    misplaced(
+        !loc.is_remote() && repo.timeout.is_some(),
+        "timeout",
+        "remote repositories",
+    );
+    misplaced(
+        !loc.is_remote() && repo.retries.is_some(),
+        "retries",
+        "remote repositories",
+    );
+    if let Some(service) = loc.bucket_service() {
+        if repo.endpoint.is_none() && repo.region.is_none() {
+            problems.push(
+                Problem::new(key, format!("a {service}:// repository needs endpoint or region"))
+                    .hint(match service {
+                        BucketService::S3 => "set region = \"us-east-1\" for AWS, or endpoint = \"http://HOST:PORT\" for an S3-compatible server",
+                        BucketService::Oss => "set region = \"cn-hangzhou\" or endpoint = \"https://oss-cn-hangzhou.aliyuncs.com\"",
+                        BucketService::Cos => "set region = \"ap-guangzhou\" or endpoint = \"https://cos.ap-guangzhou.myqcloud.com\"",
+                    }),
+            );
+        }
+        if let Some(e) = &repo.endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                problems.push(
+                    Problem::new(
+                        format!("{key}.endpoint"),
+                        format!("`{e}` is not an http(s) URL"),
+                    )
+                    .hint("write it with its scheme, e.g. https://s3.example.com"),
+                );
+            }
+        }
+    }
+    if repo.timeout.is_some_and(|t| t.0.is_zero()) {
+        problems.push(Problem::new(
+            format!("{key}.timeout"),
+            "must be greater than zero",
+        ));
     }
 }
 

@@ -272,11 +272,13 @@ fn files_drill_and_status() {
             && out.stdout.contains("drill passed"),
         "{out}"
     );
-    let out = env.ok(&["status"]);
+    // The source is fine; one repository alone breaks the 3-2-1 rule: a warning.
+    let out = env.expect(1, &["status"]);
     assert!(
-        out.stdout.contains("OK") && out.stdout.contains("tier critical"),
+        out.stdout.contains("OK       tree (files, tier critical"),
         "{out}"
     );
+    assert!(out.stdout.contains("3-2-1 BROKEN"), "{out}");
 }
 
 #[test]

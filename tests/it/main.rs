@@ -7,4 +7,5 @@ mod files;
 mod interop;
 mod mysql;
 mod services;
+mod targets;
 mod util;

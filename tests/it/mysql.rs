@@ -374,7 +374,8 @@ fn drill_proves_the_backup_and_status_reports_rpo_and_rto() {
         "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'dxb_drill_%'",
     );
     assert_eq!(leftovers, "0", "the scratch database is dropped");
-    let out = env.ok(&["status", "--json"]);
+    // Exit 1: a single repository breaks the 3-2-1 rule; the source itself is ok.
+    let out = env.expect(1, &["status", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["sources"][0]["level"], "ok", "{out}");
     assert!(v["sources"][0]["last_drill"]["ok"].as_bool().unwrap());

@@ -15,12 +15,15 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// A temporary folder holding a source tree, a repository, a state dir and a config.
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// Extra environment for every dxbackup run (PATH with a test `ssh`, bucket keys...).
+    envs: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Env {
     pub fn new() -> Self {
         let env = Self {
             dir: tempfile::tempdir().expect("tempdir"),
+            envs: Default::default(),
         };
         fs::create_dir_all(env.src()).unwrap();
         fs::write(env.path("pw"), format!("{PASSWORD}\n")).unwrap();
@@ -71,7 +74,15 @@ impl Env {
         c.env_remove("DXBACKUP_PASSWORD")
             .env_remove("DXBACKUP_CONFIG")
             .env_remove("DXBACKUP_LOG");
+        for (k, v) in self.envs.borrow().iter() {
+            c.env(k, v);
+        }
         c
+    }
+
+    /// Sets an environment variable for every later dxbackup run.
+    pub fn set_env(&self, key: &str, value: &str) {
+        self.envs.borrow_mut().push((key.into(), value.into()));
     }
 
     /// Runs and returns the output, whatever the exit code.

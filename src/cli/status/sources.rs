@@ -1,0 +1,115 @@
+//! The sources part of `status`: per source, last backup, RPO exposure now and last drill
+//! against the tier.
+
+use super::super::{Ctx, Exit};
+use crate::config::SourceKind;
+use crate::status::{evaluate, human, Drill, Facts, Level, Verdict};
+
+/// Prints the sources part.
+pub fn print_sources(verdicts: &[Verdict]) {
+    for v in verdicts {
+        let f = &v.facts;
+        let ago = |t: Option<jiff::Timestamp>| {
+            t.map_or("never".to_string(), |t| {
+                let d = jiff::Timestamp::now().as_second() - t.as_second();
+                format!(
+                    "{} ago",
+                    human(std::time::Duration::from_secs(d.max(0) as u64))
+                )
+            })
+        };
+        let drill = f.last_drill.as_ref().map_or("never".to_string(), |d| {
+            format!(
+                "{} in {}, {}",
+                if d.ok { "passed" } else { "FAILED" },
+                human(d.rto),
+                ago(Some(d.at))
+            )
+        });
+        println!(
+            "{:<8} {} ({}, tier {}: RPO {}, RTO {}): last backup {}{}; exposure {}; drill {}",
+            format!("{:?}", v.level).to_uppercase(),
+            f.source,
+            f.kind,
+            f.tier,
+            v.rpo,
+            v.rto,
+            ago(f.last_backup),
+            f.archive_current.map_or(String::new(), |t| format!(
+                ", binlogs current {}",
+                ago(Some(t))
+            )),
+            v.exposure_secs
+                .map_or("unknown".into(), |s| human(std::time::Duration::from_secs(
+                    s
+                ))),
+            drill
+        );
+        for n in &v.notes {
+            println!("         - {n}");
+        }
+    }
+}
+
+/// The exit code the sources part asks for.
+pub fn sources_exit(verdicts: &[Verdict]) -> Exit {
+    match verdicts.iter().map(|v| v.level).max().unwrap_or(Level::Ok) {
+        Level::Ok => Exit::Ok,
+        Level::Warning => Exit::Warning,
+        Level::Critical => Exit::Error,
+    }
+}
+
+/// The verdict of every configured source.
+pub fn sources(ctx: &Ctx) -> anyhow::Result<Vec<Verdict>> {
+    let repo = ctx.open_primary()?;
+    let snaps = repo.snapshots()?;
+    let catalog = ctx.catalog()?;
+    let now = jiff::Timestamp::now();
+    let mut out = Vec::new();
+    for (name, src) in &ctx.config.source {
+        let (kind, last_backup, archive_current) = match src.kind {
+            SourceKind::Files => {
+                let t = snaps
+                    .iter()
+                    .rev()
+                    .find(|s| {
+                        s.source.as_deref() == Some(name) && s.kind.as_deref() == Some("files")
+                    })
+                    .map(|s| s.time);
+                ("files", t, None)
+            }
+            SourceKind::Mysql => {
+                let full = super::super::dbarchive::fulls(&snaps, name)
+                    .last()
+                    .and_then(|f| jiff::Timestamp::from_second(f.at).ok());
+                let current = catalog
+                    .meta(&format!("binlog-current:{name}"))?
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .filter(|t| full.is_some_and(|f| *t > f));
+                ("mysql", full, current)
+            }
+        };
+        let last_drill = catalog.last_drill(name)?.map(|d| Drill {
+            at: d.at,
+            ok: d.ok,
+            rto: std::time::Duration::from_millis(d.rto_ms),
+        });
+        let facts = Facts {
+            source: name.clone(),
+            kind: kind.into(),
+            tier: src.tier.clone(),
+            last_backup,
+            archive_current,
+            last_drill,
+        };
+        let tier = ctx
+            .config
+            .tier
+            .get(&src.tier)
+            .cloned()
+            .unwrap_or_else(|| crate::config::default_tiers()["important"].clone());
+        out.push(evaluate(facts, &tier, now));
+    }
+    Ok(out)
+}

@@ -1,0 +1,204 @@
+//! Copying snapshots from one repository to another (rustic_core's copy, restic's `copy`):
+//! only snapshots the target lacks, and only those the target's own retention would keep, so
+//! a target that keeps less history is not sent the same old snapshots again after each prune.
+//!
+//! Why a snapshot is visible in the target only once all its data is there: rustic's copy
+//! writes the data packs, then the tree packs, then the index, and only then the snapshot
+//! files; the backends write each file atomically (see `opendal.rs`). A copy cut off midway
+//! leaves packs no snapshot refers to; the next copy indexes and reuses them
+//! (`recover_interrupted`) or a prune removes them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use jiff::Zoned;
+use rustic_core::repofile::SnapshotFile;
+use rustic_core::{
+    BytesList, Credentials, FileType, Id, ReadBackend, Repository, RepositoryBackends,
+    RusticResult, WriteBackend,
+};
+
+use super::{plan_retention, progress, raw_backends, Context, Repo, Result, Snapshot};
+use crate::config::RetentionConfig;
+
+/// What one copy did.
+#[derive(Debug, Clone)]
+pub struct CopyResult {
+    /// Snapshots sent in this copy, oldest first.
+    pub copied: Vec<Snapshot>,
+    /// Snapshots of the source already in the target.
+    pub present: usize,
+    /// Snapshots of the source the target's retention would remove, so not sent.
+    pub not_wanted: usize,
+    /// Bytes written to the target (packs, index and snapshot files).
+    pub bytes: u64,
+    pub duration: Duration,
+}
+
+impl Repo {
+    /// Copies to `dst` every snapshot of this repository that `dst` lacks and that `dst`'s
+    /// retention `rules` keep. A second copy sends nothing.
+    pub fn copy_to(&self, dst: &Repo, rules: &RetentionConfig, now: &Zoned) -> Result<CopyResult> {
+        let start = Instant::now();
+        let written = Arc::new(AtomicU64::new(0));
+        let target = dst.open_metered(written.clone())?;
+        let (wanted, not_wanted) = self.wanted_by(rules, now)?;
+        let missing = missing(&target, &wanted)
+            .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?;
+        let present = wanted.len() - missing.len();
+        if !missing.is_empty() {
+            let source = self
+                .reopen()?
+                .to_indexed()
+                .ctx(|| format!("cannot read the index of `{}`", self.name))?;
+            let target = target
+                .to_indexed_ids()
+                .ctx(|| format!("cannot read the index of `{}`", dst.name))?;
+            source
+                .copy(&target, missing.iter())
+                .ctx(|| format!("copy from `{}` to `{}` failed", self.name, dst.name))?;
+        }
+        let mut copied: Vec<Snapshot> = missing.iter().map(Snapshot::from).collect();
+        copied.sort_by_key(|s| s.time);
+        Ok(CopyResult {
+            copied,
+            present,
+            not_wanted,
+            bytes: written.load(Ordering::Relaxed),
+            duration: start.elapsed(),
+        })
+    }
+
+    /// The snapshots of this repository that `dst` lacks (and its retention would keep),
+    /// oldest first: how far `dst` is behind.
+    pub fn missing_in(
+        &self,
+        dst: &Repo,
+        rules: &RetentionConfig,
+        now: &Zoned,
+    ) -> Result<Vec<Snapshot>> {
+        let (wanted, _) = self.wanted_by(rules, now)?;
+        let target = dst.open_metered(Arc::default())?;
+        let mut out: Vec<Snapshot> = missing(&target, &wanted)
+            .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?
+            .iter()
+            .map(Snapshot::from)
+            .collect();
+        out.sort_by_key(|s| s.time);
+        Ok(out)
+    }
+
+    /// This repository's snapshots that `rules` keep, and how many they would remove.
+    fn wanted_by(
+        &self,
+        rules: &RetentionConfig,
+        now: &Zoned,
+    ) -> Result<(Vec<SnapshotFile>, usize)> {
+        let raw = self.raw_snapshots()?;
+        let plan = plan_retention(raw.clone(), rules, now)
+            .ctx(|| "cannot apply retention rules".into())?;
+        let keep: std::collections::HashSet<String> = plan
+            .iter()
+            .filter(|d| d.keep)
+            .map(|d| d.snapshot.id.clone())
+            .collect();
+        let total = raw.len();
+        let wanted: Vec<_> = raw
+            .into_iter()
+            .filter(|s| keep.contains(&s.id.to_hex().to_string()))
+            .collect();
+        let not_wanted = total - wanted.len();
+        Ok((wanted, not_wanted))
+    }
+
+    /// This repository opened again through a backend that counts the bytes written.
+    fn open_metered(&self, written: Arc<AtomicU64>) -> Result<Repository<rustic_core::OpenStatus>> {
+        let be = raw_backends(&self.spec)?;
+        let metered = Metered {
+            inner: be.repository(),
+            written,
+        };
+        let be = RepositoryBackends::new(Arc::new(metered), be.repo_hot());
+        let opts = rustic_core::RepositoryOptions::default().no_cache(true);
+        Repository::new_with_progress(&opts, &be, progress::Bars)
+            .and_then(|r| r.open(&Credentials::Masterkey(self.key.clone())))
+            .ctx(|| format!("cannot open repository `{}`", self.name))
+    }
+}
+
+/// The snapshots of `wanted` that `target` does not hold yet.
+fn missing(
+    target: &Repository<rustic_core::OpenStatus>,
+    wanted: &[SnapshotFile],
+) -> RusticResult<Vec<SnapshotFile>> {
+    Ok(target
+        .relevant_copy_snapshots(|_| true, wanted)?
+        .into_iter()
+        .filter(|c| c.relevant)
+        .map(|c| c.sn)
+        .collect())
+}
+
+/// A backend that counts what is written through it: copy throughput for the user.
+#[derive(Debug)]
+struct Metered {
+    inner: Arc<dyn WriteBackend>,
+    written: Arc<AtomicU64>,
+}
+
+impl ReadBackend for Metered {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn list_with_size(&self, tpe: FileType) -> RusticResult<Vec<(Id, u32)>> {
+        self.inner.list_with_size(tpe)
+    }
+    fn list(&self, tpe: FileType) -> RusticResult<Vec<Id>> {
+        self.inner.list(tpe)
+    }
+    fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
+        self.inner.read_full(tpe, id)
+    }
+    fn read_partial(
+        &self,
+        tpe: FileType,
+        id: &Id,
+        cacheable: bool,
+        offset: u32,
+        length: u32,
+    ) -> RusticResult<Bytes> {
+        self.inner.read_partial(tpe, id, cacheable, offset, length)
+    }
+    fn warmup_path(&self, tpe: FileType, id: &Id) -> String {
+        self.inner.warmup_path(tpe, id)
+    }
+    fn needs_warm_up(&self) -> bool {
+        self.inner.needs_warm_up()
+    }
+    fn warm_up(&self, tpe: FileType, id: &Id) -> RusticResult<()> {
+        self.inner.warm_up(tpe, id)
+    }
+}
+
+impl WriteBackend for Metered {
+    fn create(&self) -> RusticResult<()> {
+        self.inner.create()
+    }
+    fn write_bytes(
+        &self,
+        tpe: FileType,
+        id: &Id,
+        cacheable: bool,
+        content: BytesList,
+    ) -> RusticResult<()> {
+        let n = content.size() as u64;
+        self.inner.write_bytes(tpe, id, cacheable, content)?;
+        self.written.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+    fn remove(&self, tpe: FileType, id: &Id, cacheable: bool) -> RusticResult<()> {
+        self.inner.remove(tpe, id, cacheable)
+    }
+}

@@ -235,15 +235,7 @@ fn drill_mysql(
                     binlogs: chain.binlogs.clone(),
                     ..chain.clone()
                 };
-                replay_binlogs(
-                    &reader,
-                    &snaps,
-                    &chain_only,
-                    &server,
-                    db,
-                    &scratch,
-                    binlogs.clone(),
-                )?;
+                replay_binlogs(&chain_only, &server, db, &scratch, binlogs.clone())?;
             }
             Ok(expected.len())
         })();
@@ -265,8 +257,6 @@ fn drill_mysql(
 
 /// Replays only the binlogs (the dump is already in `into`).
 fn replay_binlogs(
-    _reader: &crate::repo::Reader,
-    _snaps: &[crate::repo::Snapshot],
     chain: &replay::Chain,
     server: &crate::source::mysql::Server,
     db: &str,
@@ -283,7 +273,6 @@ fn replay_binlogs(
         binlogs,
         start_position: chain.full.binlog.as_ref().map_or(4, |c| c.position),
         until: Until::Latest,
-        force: false,
     };
     replay::apply(&r, |_| Ok(()))?;
     Ok(())

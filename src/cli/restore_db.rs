@@ -7,7 +7,7 @@ use super::dbarchive;
 use super::mysql_full::DUMP_FILE;
 use super::{bytes, print_json, Ctx, Exit};
 use crate::manifest::{Manifest, MANIFEST_FILE};
-use crate::repo::{Reader, Repo, Snapshot};
+use crate::repo::{Reader, Snapshot};
 use crate::source::mysql::dump::Coordinates;
 use crate::source::mysql::replay::{self, Chain, Replay, Until};
 use crate::source::mysql::Server;
@@ -99,9 +99,7 @@ pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
     let started = std::time::Instant::now();
     let catalog = ctx.catalog()?;
     let run_id = catalog.start_run("restore-db", Some(name), Some(&repo.name))?;
-    let result = restore(
-        &repo, &reader, &snaps, &parts, &chain, &server, &source_db, args,
-    );
+    let result = restore(&reader, &snaps, &parts, &chain, &server, &source_db, args);
     let end = crate::catalog::RunEnd {
         status: if result.is_ok() {
             crate::catalog::RunStatus::Ok
@@ -137,9 +135,7 @@ pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn restore(
-    _repo: &Repo,
     reader: &Reader,
     snaps: &[Snapshot],
     parts: &[(String, dbarchive::PartInfo)],
@@ -198,7 +194,6 @@ pub fn play(
         binlogs,
         start_position: chain.full.binlog.as_ref().map_or(4, |c| c.position),
         until,
-        force: false,
     };
     replay::apply(&r, |w| {
         let mut w = w;

@@ -3,7 +3,7 @@
 //! (`apply`): the dump's section for the database, then every binlog through one
 //! `mariadb-binlog` run, so temporary tables and session state carry across files.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
 
@@ -196,7 +196,6 @@ pub struct Replay<'a> {
     pub binlogs: Vec<PathBuf>,
     pub start_position: u64,
     pub until: Until,
-    pub force: bool,
 }
 
 /// Refuses to overwrite a database with tables in it, unless forced; then (re)creates it.
@@ -367,11 +366,6 @@ pub fn row_counts(server: &Server, db: &str) -> Result<Vec<(String, u64)>> {
             Ok((t, n))
         })
         .collect()
-}
-
-/// Reads everything from `r` into `w`: a helper for callers holding a `Read`.
-pub fn pump(mut r: impl Read, w: &mut dyn Write) -> std::io::Result<()> {
-    std::io::copy(&mut r, w).map(|_| ())
 }
 
 #[cfg(test)]

@@ -123,6 +123,8 @@ pub struct RepoSpec {
     pub password: Password,
     pub location: Location,
     pub remote: RemoteOptions,
+    /// zstd level for a new repository (stored in its config, used by every writer).
+    pub compression: i32,
 }
 
 /// An open repository.
@@ -204,7 +206,7 @@ impl Repo {
             .init(
                 &Credentials::password(&spec.password.0),
                 &KeyOptions::default(),
-                &ConfigOptions::default(),
+                &ConfigOptions::default().set_compression(Some(spec.compression)),
             )
             .ctx(|| {
                 format!(

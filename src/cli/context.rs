@@ -92,6 +92,7 @@ impl Ctx {
             password: self.password(name, r)?,
             location,
             remote,
+            compression: r.compression,
         })
     }
 

@@ -161,6 +161,15 @@ fn repositories(config: &Config, problems: &mut Vec<Problem>) {
     }
     for (name, repo) in &config.repository {
         let key = format!("repository.{name}");
+        if !(-7..=22).contains(&repo.compression) {
+            problems.push(
+                Problem::new(
+                    format!("{key}.compression"),
+                    "must be a zstd level from -7 to 22",
+                )
+                .hint("1 (the default) is fast; 3 to 9 trade speed for space"),
+            );
+        }
         check_name(&key, name, problems);
         if repo.password_file.is_some() && repo.password_command.is_some() {
             problems.push(

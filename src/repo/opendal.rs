@@ -302,9 +302,13 @@ impl WriteBackend for OpenDalBackend {
         }
         // restic's own sftp backend uses the same `-tmp-` naming; listings skip such names.
         let tmp = format!("{p}-tmp-{}", &*Id::random().to_hex());
+        // OpenDAL's SFTP writer sends one WRITE per piece, and a pack arrives as thousands of
+        // pieces (a blob header, a blob...): 2.7 million writes of ~255 bytes for a 771 MB
+        // copy. One contiguous buffer goes out as large writes.
+        let joined: Bytes = buf.concat().into();
         let result = self
             .operator
-            .write_options(&tmp, buf, WriteOptions::default())
+            .write_options(&tmp, joined, WriteOptions::default())
             .and_then(|_| self.operator.rename(&tmp, &p));
         if let Err(e) = result {
             let _ = self.operator.delete(&tmp);

@@ -12,7 +12,7 @@ mod read;
 mod retention;
 mod snapshot;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::{MasterKey, SnapshotFile};
@@ -387,9 +387,4 @@ pub fn find_snapshot<'a>(
         [] => Err(RepoError::NoSnapshot(spec.into())),
         _ => Err(RepoError::AmbiguousSnapshot(spec.into())),
     }
-}
-
-/// The path of `root` inside a snapshot's tree, as `ls` and restores see it.
-pub fn tree_path(root: &str) -> PathBuf {
-    PathBuf::from(root)
 }

@@ -11,7 +11,7 @@ pub mod replay;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
@@ -256,6 +256,26 @@ pub fn read_password(file: Option<&Path>, env: Option<&str>) -> Result<Option<St
         });
     }
     Ok(None)
+}
+
+/// Starts a client tool with its stderr captured (for the error message if it fails).
+pub fn spawn_tool(
+    cmd: &mut Command,
+    stdin: Stdio,
+    stdout: Stdio,
+) -> Result<(std::process::Child, std::thread::JoinHandle<String>)> {
+    let tool = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| MysqlError::Io {
+            context: format!("cannot run {tool} (install the MariaDB/MySQL client)"),
+            source,
+        })?;
+    let stderr = capture_stderr(&mut child);
+    Ok((child, stderr))
 }
 
 /// Captures a child's stderr (bounded) on a thread, for error messages.

@@ -16,7 +16,7 @@ use mysql::prelude::Queryable;
 use serde::{Deserialize, Serialize};
 
 use super::binlog::{scan, scan_more, sequence, with_sequence, Segment};
-use super::{capture_stderr, Flavor, MysqlError, Result, Server};
+use super::{spawn_tool, Flavor, MysqlError, Result, Server};
 
 /// Bytes `offset..offset+data.len()` of a binlog file, and what the file holds up to there.
 pub struct Part {
@@ -134,23 +134,17 @@ impl Archiver<'_> {
         let tool = self.flavor.binlog_tool();
         let mut prefix = self.spool.clone().into_os_string();
         prefix.push("/");
-        let mut child = self
-            .server
-            .tool(tool, &defaults)
-            .args(["--read-from-remote-server", "--raw", "--stop-never"])
-            .arg(format!("--stop-never-slave-server-id={}", self.server_id))
-            .arg("--result-file")
-            .arg(&prefix)
-            .arg(start)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| MysqlError::Io {
-                context: format!("cannot run {tool}"),
-                source,
-            })?;
-        let stderr = capture_stderr(&mut child);
+        let (child, stderr) = spawn_tool(
+            self.server
+                .tool(tool, &defaults)
+                .args(["--read-from-remote-server", "--raw", "--stop-never"])
+                .arg(format!("--stop-never-slave-server-id={}", self.server_id))
+                .arg("--result-file")
+                .arg(&prefix)
+                .arg(start),
+            Stdio::null(),
+            Stdio::null(),
+        )?;
         // The tool reads the option file at start; it may go once the tool has read it.
         std::thread::sleep(Duration::from_millis(300));
         drop(defaults);

@@ -18,7 +18,7 @@ use mysql::prelude::Queryable;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    capture_stderr, ident, DefaultsFile, Flavor, MysqlError, Result, Server, SYSTEM_DATABASES,
+    ident, spawn_tool, DefaultsFile, Flavor, MysqlError, Result, Server, SYSTEM_DATABASES,
 };
 use crate::config::Databases;
 
@@ -115,19 +115,7 @@ pub fn start(
         cmd.arg(flavor.source_data_flag());
     }
     cmd.arg("--databases").args(&dbs);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| MysqlError::Io {
-            context: format!(
-                "cannot run {} (install the MariaDB/MySQL client)",
-                flavor.dump_tool()
-            ),
-            source,
-        })?;
-    let stderr = capture_stderr(&mut child);
+    let (mut child, stderr) = spawn_tool(&mut cmd, Stdio::null(), Stdio::piped())?;
     let mut stdout = BufReader::with_capacity(1 << 20, child.stdout.take().expect("piped"));
     let head = match read_until_started(&mut stdout) {
         Ok(h) => h,

@@ -14,7 +14,7 @@ mod filter;
 
 use super::binlog::{gaps, sequence, Gtid};
 use super::dump::Coordinates;
-use super::{capture_stderr, ident, Flavor, MysqlError, Result, Server};
+use super::{ident, spawn_tool, Flavor, MysqlError, Result, Server};
 
 pub use filter::DatabaseFilter;
 
@@ -234,25 +234,17 @@ pub fn apply(
 ) -> Result<u64> {
     let defaults = r.server.defaults_file()?;
     let client = r.flavor.client_tool();
-    let mut child = r
-        .server
-        .tool(client, &defaults)
-        .args([
+    let (mut child, stderr) = spawn_tool(
+        r.server.tool(client, &defaults).args([
             "--batch",
             "--binary-mode",
             "--default-character-set=utf8mb4",
             "--database",
             r.into,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| MysqlError::Io {
-            context: format!("cannot run {client}"),
-            source,
-        })?;
-    let stderr = capture_stderr(&mut child);
+        ]),
+        Stdio::piped(),
+        Stdio::null(),
+    )?;
     let mut stdin = child.stdin.take().expect("piped");
     let io = |context: &str| {
         let context = context.to_string();
@@ -316,16 +308,7 @@ fn play_binlogs(r: &Replay<'_>, sink: &mut impl Write) -> Result<()> {
         cmd.arg(format!("--rewrite-db={}->{}", r.source_db, r.into));
     }
     cmd.args(&r.binlogs);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| MysqlError::Io {
-            context: format!("cannot run {tool}"),
-            source,
-        })?;
-    let stderr = capture_stderr(&mut child);
+    let (mut child, stderr) = spawn_tool(&mut cmd, Stdio::null(), Stdio::piped())?;
     let mut out = child.stdout.take().expect("piped");
     let copied = std::io::copy(&mut out, sink);
     let status = child.wait().map_err(|source| MysqlError::Io {

@@ -25,9 +25,11 @@ pub fn backup(
         .databases
         .clone()
         .unwrap_or(crate::config::Databases::All);
-    let (running, stream) = dump::start(&server, &databases)?;
+    let (running, streams) = dump::start(&server, &databases)?;
     let mut m = manifest(ctx, name, "mysql-full", src);
-    m.mysql = Some(running.info.clone());
+    let mut info = running.info.clone();
+    info.tables_file = Some(format!("{}/{}", dump_dir(name), dump::TABLES_FILE));
+    m.mysql = Some(info);
     let description = serde_json::json!({
         "at": running.info.at,
         "binlog": running.info.binlog,
@@ -39,7 +41,13 @@ pub fn backup(
         kind: "mysql-full".into(),
         tier: src.tier.clone(),
         host: ctx.host(),
-        content: Content::stream(dump_dir(name), DUMP_FILE, stream),
+        content: Content::streams(
+            dump_dir(name),
+            vec![
+                (DUMP_FILE.into(), streams.dump),
+                (dump::TABLES_FILE.into(), Box::new(streams.tables)),
+            ],
+        ),
         meta_files: meta_files(ctx, &m),
         meta_mtime: ctx.config_mtime,
         description: Some(description.to_string()),

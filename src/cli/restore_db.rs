@@ -204,11 +204,25 @@ pub fn play(
     Ok(())
 }
 
+/// A full's manifest, with the table figures stored beside its dump read in.
 pub fn full_manifest(reader: &Reader, full: &Snapshot) -> anyhow::Result<Manifest> {
     let data = reader
         .meta_file(full, MANIFEST_FILE)?
         .with_context(|| format!("snapshot {} has no manifest", full.short_id()))?;
-    Ok(Manifest::from_json(&data)?)
+    let mut m = Manifest::from_json(&data)?;
+    if let Some(info) = m.mysql.as_mut() {
+        if let Some(path) = info.tables_file.clone() {
+            let data = reader.file(full, &path)?.with_context(|| {
+                format!(
+                    "snapshot {} lacks {path}, the table figures of its dump",
+                    full.short_id()
+                )
+            })?;
+            info.tables = serde_json::from_slice(&data)
+                .with_context(|| format!("{path} in snapshot {} is damaged", full.short_id()))?;
+        }
+    }
+    Ok(m)
 }
 
 fn check_against_manifest(m: &Manifest, db: &str, counts: &[(String, u64)]) -> anyhow::Result<()> {

@@ -134,12 +134,16 @@ impl Reader {
 
     /// A file stored under `/.dxbackup/` by dxbackup itself, if the snapshot has it.
     pub fn meta_file(&self, snap: &Snapshot, name: &str) -> Result<Option<Vec<u8>>> {
-        let path = Path::new(MANIFEST_DIR).join(name);
-        let Ok(node) = self.node(snap, &path.to_string_lossy()) else {
+        self.file(snap, &Path::new(MANIFEST_DIR).join(name).to_string_lossy())
+    }
+
+    /// The content of the small file at `path` (absolute inside the snapshot), if there.
+    pub fn file(&self, snap: &Snapshot, path: &str) -> Result<Option<Vec<u8>>> {
+        let Ok(node) = self.node(snap, path) else {
             return Ok(None);
         };
-        self.read_to_vec(&to_entry(PathBuf::from(name), &node))
-            .map(Some)
+        let name = PathBuf::from(node.name().into_owned());
+        self.read_to_vec(&to_entry(name, &node)).map(Some)
     }
 }
 

@@ -60,9 +60,17 @@ fn full_backup_then_restore_gives_identical_checksums_and_objects() {
 
     let manifest = crate::util::manifest_via_restic(&env);
     assert!(
-        manifest.contains("\"checksum\""),
-        "the manifest records checksums: {manifest}"
+        manifest.contains("\"tables_file\": \"/mysql/db/tables.json\""),
+        "the manifest says where the table figures are: {manifest}"
     );
+    let tables = crate::util::file_via_restic(&env, "/mysql/db/tables.json");
+    let figures: serde_json::Value = serde_json::from_str(&tables).expect("tables.json is JSON");
+    let orders = figures
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["table"] == "orders"))
+        .unwrap_or_else(|| panic!("orders in the figures: {tables}"));
+    assert_eq!(orders["rows"], 204, "{tables}");
+    assert!(orders["checksum"].as_u64().is_some(), "{tables}");
 
     db.sql("DROP DATABASE it_full");
     let out = env.ok(&["restore-db", "db", "--into", "it_full"]);

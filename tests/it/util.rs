@@ -242,10 +242,15 @@ pub fn require_tool(name: &str) -> bool {
 
 /// The newest snapshot's manifest, read by restic (which must be able to).
 pub fn manifest_via_restic(env: &Env) -> String {
+    file_via_restic(env, "/.dxbackup/manifest.json")
+}
+
+/// A file of the latest snapshot, read by restic (so restic can read it too).
+pub fn file_via_restic(env: &Env, path: &str) -> String {
     let out = Command::new("restic")
         .arg("-r")
         .arg(env.repo())
-        .args(["dump", "latest", "/.dxbackup/manifest.json"])
+        .args(["dump", "latest", path])
         .env("RESTIC_PASSWORD_FILE", env.path("pw"))
         .env("RESTIC_CACHE_DIR", env.path("restic-cache"))
         .output()

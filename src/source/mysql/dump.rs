@@ -7,7 +7,9 @@
 //! (it starts its own snapshot before that) do we unlock. No commit can happen while the global
 //! read lock is held, so both snapshots see the same state; row counts and `CHECKSUM TABLE`
 //! (which reads through the transaction's read view on InnoDB) are then computed in ours while
-//! writes go on.
+//! writes go on, on a thread, while the dump streams (see `checks`).
+
+mod checks;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Stdio};
@@ -17,9 +19,8 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ident, spawn_tool, DefaultsFile, Flavor, MysqlError, Result, Server, SYSTEM_DATABASES,
-};
+pub use self::checks::{table_checks, TablesReader, TABLES_FILE};
+use super::{spawn_tool, DefaultsFile, Flavor, MysqlError, Result, Server, SYSTEM_DATABASES};
 use crate::config::Databases;
 
 /// Binlog coordinates of a consistent point.
@@ -49,7 +50,12 @@ pub struct DumpInfo {
     pub databases: Vec<String>,
     pub binlog: Option<Coordinates>,
     pub gtid: Option<String>,
+    /// Empty in the manifest of a backup made while the figures were computed: they are in
+    /// `tables_file` then (see `checks`); complete once read back (`with_tables`).
     pub tables: Vec<TableCheck>,
+    /// Where in the snapshot the table figures are, when not in `tables`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables_file: Option<String>,
 }
 
 /// A running dump: read `stream` to the end, then call `finish`.
@@ -58,17 +64,22 @@ pub struct RunningDump {
     child: Child,
     stderr: std::thread::JoinHandle<String>,
     tail: Arc<Mutex<Vec<u8>>>,
+    checks: Arc<checks::Pending>,
     _defaults: DefaultsFile,
+}
+
+/// The streams a dump stores: the dump itself, then its table figures.
+pub struct DumpStreams {
+    pub dump: Box<dyn Read + Send>,
+    pub tables: TablesReader,
 }
 
 /// How long we wait for a lock or for the dump to start before giving up.
 const LOCK_TIMEOUT_SECS: u32 = 120;
 
-/// Starts a consistent dump of `databases`; returns it with the stream to store.
-pub fn start(
-    server: &Server,
-    databases: &Databases,
-) -> Result<(RunningDump, impl Read + Send + 'static)> {
+/// Starts a consistent dump of `databases`; returns it with the streams to store, in this
+/// order (the figures' reader waits for them; the dump's must be read meanwhile).
+pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, DumpStreams)> {
     let mut conn = server.connect()?;
     let (flavor, version) = server.flavor(&mut conn)?;
     let dbs = resolve_databases(server, &mut conn, databases)?;
@@ -132,9 +143,7 @@ pub fn start(
     };
     // The dump holds its own snapshot now: let writes go on.
     q(&mut conn, "UNLOCK TABLES")?;
-    let tables = table_checks(server, &mut conn, &dbs)?;
-    q(&mut conn, "COMMIT")?;
-    drop(conn);
+    let (pending, _thread) = checks::spawn(server.clone(), conn, dbs.clone());
 
     let tail = Arc::new(Mutex::new(Vec::new()));
     let stream = TailReader {
@@ -149,21 +158,27 @@ pub fn start(
         databases: dbs,
         binlog,
         gtid: gtid.filter(|g| !g.is_empty()),
-        tables,
+        tables: Vec::new(),
+        tables_file: None,
     };
     let dump = RunningDump {
         info,
         child,
         stderr,
         tail,
+        checks: pending.clone(),
         _defaults: defaults,
     };
-    Ok((dump, stream))
+    let streams = DumpStreams {
+        dump: Box::new(stream),
+        tables: TablesReader::new(pending),
+    };
+    Ok((dump, streams))
 }
 
 impl RunningDump {
-    /// Waits for the dump; an exit other than success, or a stream without the tool's closing
-    /// line (cut short), is an error carrying the tool's stderr.
+    /// Waits for the dump and the table figures; an exit other than success, or a stream
+    /// without the tool's closing line (cut short), is an error carrying the tool's stderr.
     pub fn finish(mut self) -> Result<DumpInfo> {
         let status = self.child.wait().map_err(|source| MysqlError::Io {
             context: "cannot wait for the dump".into(),
@@ -184,6 +199,7 @@ impl RunningDump {
                 stderr,
             });
         }
+        self.info.tables = self.checks.wait().map_err(checks::failed)?;
         Ok(self.info)
     }
 
@@ -271,38 +287,4 @@ fn resolve_databases(
         )));
     }
     Ok(list)
-}
-
-/// Row count and `CHECKSUM TABLE` of every base table, in the caller's transaction.
-pub fn table_checks(
-    server: &Server,
-    conn: &mut mysql::Conn,
-    dbs: &[String],
-) -> Result<Vec<TableCheck>> {
-    let mut out = Vec::new();
-    for db in dbs {
-        let tables: Vec<String> = conn
-            .exec(
-                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
-                (db,),
-            )
-            .map_err(server.query_err(format!("listing tables of {db}")))?;
-        for t in tables {
-            let name = format!("{}.{}", ident(db), ident(&t));
-            let rows: u64 = conn
-                .query_first(format!("SELECT COUNT(*) FROM {name}"))
-                .map_err(server.query_err(format!("counting {name}")))?
-                .unwrap_or(0);
-            let row: Option<(String, Option<u64>)> = conn
-                .query_first(format!("CHECKSUM TABLE {name}"))
-                .map_err(server.query_err(format!("CHECKSUM TABLE {name}")))?;
-            out.push(TableCheck {
-                database: db.clone(),
-                table: t,
-                rows,
-                checksum: row.and_then(|r| r.1),
-            });
-        }
-    }
-    Ok(out)
 }

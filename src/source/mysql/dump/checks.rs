@@ -1,0 +1,132 @@
+//! Every table's row count and `CHECKSUM TABLE`, computed in our snapshot while the dump streams.
+//!
+//! Counting and checksumming read every row once more on the server; done before the dump's
+//! stream is read they would stall it (the dump blocks on its full pipe) for as long as they
+//! take. So they run on a thread, on the connection that holds the consistent snapshot, while
+//! the archiver stores the dump; the figures are stored as `tables.json` beside the dump, which
+//! sorts after `dump.sql`, so the archiver asks for them only once the dump is stored (or in
+//! parallel with it), never before. The manifest says where they are.
+
+use std::io::Read;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+use mysql::prelude::Queryable;
+
+use super::TableCheck;
+use crate::source::mysql::{ident, MysqlError, Result, Server};
+
+/// The figures' file name, beside the dump.
+pub const TABLES_FILE: &str = "tables.json";
+
+/// Figures being computed: the result once there, for every reader that waits.
+#[derive(Default)]
+pub struct Pending {
+    state: Mutex<Option<std::result::Result<Vec<TableCheck>, String>>>,
+    ready: Condvar,
+}
+
+impl Pending {
+    fn set(&self, r: std::result::Result<Vec<TableCheck>, String>) {
+        *self.state.lock().expect("checks lock") = Some(r);
+        self.ready.notify_all();
+    }
+
+    /// Blocks until the figures are computed (or failed).
+    pub fn wait(&self) -> std::result::Result<Vec<TableCheck>, String> {
+        let mut s = self.state.lock().expect("checks lock");
+        loop {
+            if let Some(r) = &*s {
+                return r.clone();
+            }
+            s = self.ready.wait(s).expect("checks lock");
+        }
+    }
+}
+
+/// Computes the figures of `dbs` on a thread, in `conn`'s transaction, then commits it.
+pub fn spawn(
+    server: Server,
+    mut conn: mysql::Conn,
+    dbs: Vec<String>,
+) -> (Arc<Pending>, JoinHandle<()>) {
+    let pending = Arc::new(Pending::default());
+    let p = pending.clone();
+    let handle = std::thread::spawn(move || {
+        let r = table_checks(&server, &mut conn, &dbs).and_then(|t| {
+            conn.query_drop("COMMIT")
+                .map_err(server.query_err("COMMIT"))?;
+            Ok(t)
+        });
+        p.set(r.map_err(|e| e.to_string()));
+    });
+    (pending, handle)
+}
+
+/// The `tables.json` stream: waits for the figures when first read. A failure is a read error,
+/// which leaves the file out of the snapshot; the dump's `finish` then fails the backup.
+pub struct TablesReader {
+    pending: Arc<Pending>,
+    data: Option<std::io::Cursor<Vec<u8>>>,
+}
+
+impl TablesReader {
+    pub fn new(pending: Arc<Pending>) -> Self {
+        Self {
+            pending,
+            data: None,
+        }
+    }
+}
+
+impl Read for TablesReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.data.is_none() {
+            let tables = self.pending.wait().map_err(std::io::Error::other)?;
+            let json = serde_json::to_vec_pretty(&tables).map_err(std::io::Error::other)?;
+            self.data = Some(std::io::Cursor::new(json));
+        }
+        self.data.as_mut().expect("set above").read(buf)
+    }
+}
+
+/// Row count and `CHECKSUM TABLE` of every base table, in the caller's transaction.
+pub fn table_checks(
+    server: &Server,
+    conn: &mut mysql::Conn,
+    dbs: &[String],
+) -> Result<Vec<TableCheck>> {
+    let mut out = Vec::new();
+    for db in dbs {
+        let tables: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+                (db,),
+            )
+            .map_err(server.query_err(format!("listing tables of {db}")))?;
+        for t in tables {
+            let name = format!("{}.{}", ident(db), ident(&t));
+            let rows: u64 = conn
+                .query_first(format!("SELECT COUNT(*) FROM {name}"))
+                .map_err(server.query_err(format!("counting {name}")))?
+                .unwrap_or(0);
+            let row: Option<(String, Option<u64>)> = conn
+                .query_first(format!("CHECKSUM TABLE {name}"))
+                .map_err(server.query_err(format!("CHECKSUM TABLE {name}")))?;
+            out.push(TableCheck {
+                database: db.clone(),
+                table: t,
+                rows,
+                checksum: row.and_then(|r| r.1),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Figures that could not be computed: the dump is not trustworthy without them.
+pub fn failed(reason: String) -> MysqlError {
+    MysqlError::Invalid(format!(
+        "cannot compute the table figures of the dump: {reason}"
+    ))
+}

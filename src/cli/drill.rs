@@ -211,10 +211,8 @@ fn drill_mysql(
                 Until::Latest,
             )?;
             let expected: Vec<_> = info.tables.iter().filter(|t| &t.database == db).collect();
-            let mut conn = server.connect()?;
-            conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-                .map_err(server.query_err("drill snapshot"))?;
-            let got = dump::table_checks(&server, &mut conn, std::slice::from_ref(&scratch))?;
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+            let got = dump::table_checks_parallel(&server, &scratch, workers)?;
             for t in &expected {
                 let g = got.iter().find(|g| g.table == t.table);
                 match g {

@@ -13,6 +13,9 @@ use serde::Serialize;
 
 use super::{Context, RepoError, Result, Snapshot, MANIFEST_DIR};
 
+/// Blobs read ahead of a file's writer (each at most rustic's largest chunk, 8 MiB).
+const READ_AHEAD_BLOBS: usize = 4;
+
 /// An opaque reference to one data blob (a content-defined chunk of a file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BlobRef(DataId);
@@ -111,18 +114,42 @@ impl Reader {
             .ctx(|| format!("cannot read blob {}", blob.0))
     }
 
-    /// Writes a file's content to `w`, blob by blob.
+    /// Writes a file's content to `w`, blob by blob. A file of several blobs is read ahead on
+    /// a second thread (a few blobs, bounded), so reading, decrypting and decompressing the next
+    /// blob overlaps with a slow writer (a database client fed a dump) instead of stalling it.
     pub fn write_file(&self, entry: &Entry, w: &mut impl Write) -> Result<()> {
-        if let EntryKind::File { blobs, .. } = &entry.kind {
+        let EntryKind::File { blobs, .. } = &entry.kind else {
+            return Ok(());
+        };
+        let write = |w: &mut dyn Write, data: &[u8]| {
+            w.write_all(data).map_err(|source| RepoError::Io {
+                context: format!("cannot write {}", entry.path.display()),
+                source,
+            })
+        };
+        if blobs.len() <= 2 {
             for b in blobs {
-                let data = self.blob(b)?;
-                w.write_all(&data).map_err(|source| RepoError::Io {
-                    context: format!("cannot write {}", entry.path.display()),
-                    source,
-                })?;
+                write(w, &self.blob(b)?)?;
             }
+            return Ok(());
         }
-        Ok(())
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD_BLOBS);
+            s.spawn(move || {
+                for b in blobs {
+                    let data = self.blob(b);
+                    let failed = data.is_err();
+                    // A closed channel: the writer failed and stopped reading.
+                    if tx.send(data).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for data in rx {
+                write(w, &data?)?;
+            }
+            Ok(())
+        })
     }
 
     /// The content of a small file (the manifest, a job JSON) as bytes.

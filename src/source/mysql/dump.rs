@@ -19,7 +19,7 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use serde::{Deserialize, Serialize};
 
-pub use self::checks::{table_checks, TablesReader, TABLES_FILE};
+pub use self::checks::{table_checks, table_checks_parallel, TablesReader, TABLES_FILE};
 use super::{spawn_tool, DefaultsFile, Flavor, MysqlError, Result, Server, SYSTEM_DATABASES};
 use crate::config::Databases;
 

@@ -1,16 +1,31 @@
 //! Full backups of mysql sources: the dump streams from the tool straight into the repository.
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
 use super::backup::{manifest, meta_files};
 use super::Ctx;
-use crate::config::SourceConfig;
-use crate::repo::{BackupRequest, BackupResult, Content, Repo};
-use crate::source::mysql::dump;
+use crate::config::{Driver, SourceConfig};
+use crate::repo::{BackupRequest, BackupResult, Content, Entry, EntryKind, Reader, Repo, Snapshot};
+use crate::source::mysql::{dump, mydumper, Server};
 
 /// Where a source's dump lives inside its snapshots.
 pub fn dump_dir(source: &str) -> String {
     format!("/mysql/{source}")
 }
 pub const DUMP_FILE: &str = "dump.sql";
+
+/// What listing snapshots tells about a full without reading its trees.
+fn description(info: &dump::DumpInfo) -> serde_json::Value {
+    serde_json::json!({
+        "at": info.at,
+        "binlog": info.binlog,
+        "gtid": info.gtid,
+        "databases": info.databases,
+    })
+}
 
 /// Dumps a mysql source into a new snapshot. A dump that fails or is cut short leaves no
 /// snapshot: the one written from its stream is removed before the error is returned.
@@ -25,17 +40,15 @@ pub fn backup(
         .databases
         .clone()
         .unwrap_or(crate::config::Databases::All);
+    if src.driver == Some(Driver::Mydumper) {
+        return backup_mydumper(ctx, repo, name, src, &server, &databases);
+    }
     let (running, streams) = dump::start(&server, &databases)?;
     let mut m = manifest(ctx, name, "mysql-full", src);
     let mut info = running.info.clone();
     info.tables_file = Some(format!("{}/{}", dump_dir(name), dump::TABLES_FILE));
     m.mysql = Some(info);
-    let description = serde_json::json!({
-        "at": running.info.at,
-        "binlog": running.info.binlog,
-        "gtid": running.info.gtid,
-        "databases": running.info.databases,
-    });
+    let description = description(&running.info);
     let req = BackupRequest {
         source: name.into(),
         kind: "mysql-full".into(),
@@ -65,4 +78,113 @@ pub fn backup(
             .context(format!("dump of `{name}` failed; its snapshot was removed")));
     }
     Ok(result)
+}
+
+/// A mydumper full: dumped into a private spool folder in the state directory (mydumper writes
+/// files, not a stream), checked, then stored file by file; the spool is removed after.
+fn backup_mydumper(
+    ctx: &Ctx,
+    repo: &Repo,
+    name: &str,
+    src: &SourceConfig,
+    server: &Server,
+    databases: &crate::config::Databases,
+) -> anyhow::Result<BackupResult> {
+    let parent = ctx.state_dir.join("spool");
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create the spool folder {}", parent.display()))?;
+    let prefix = format!("mydumper-{name}-");
+    // Left by a run that was killed: nothing reads them any more.
+    for old in std::fs::read_dir(&parent)?.flatten() {
+        if old.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(old.path());
+        }
+    }
+    let spool = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(&parent)
+        .with_context(|| format!("cannot create a spool folder in {}", parent.display()))?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+    let running = mydumper::start(server, databases, spool.path(), threads)?;
+    let info = running
+        .finish()
+        .with_context(|| format!("mydumper full of `{name}` failed; nothing was stored"))?;
+    let mut m = manifest(ctx, name, "mysql-full", src);
+    m.mysql = Some(info.clone());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(spool.path())?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let streams = files
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (
+                name,
+                Box::new(LazyFile {
+                    path: p,
+                    file: None,
+                }) as Box<dyn Read + Send>,
+            )
+        })
+        .collect();
+    let req = BackupRequest {
+        source: name.into(),
+        kind: "mysql-full".into(),
+        tier: src.tier.clone(),
+        host: ctx.host(),
+        content: Content::streams(dump_dir(name), streams),
+        meta_files: meta_files(ctx, &m),
+        meta_mtime: ctx.config_mtime,
+        description: Some(description(&info).to_string()),
+    };
+    Ok(repo.backup(&req)?)
+}
+
+/// A spool file, opened when the archiver gets to it (a big schema has thousands).
+struct LazyFile {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl Read for LazyFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.file.is_none() {
+            self.file = Some(std::fs::File::open(&self.path)?);
+        }
+        self.file.as_mut().expect("opened above").read(buf)
+    }
+}
+
+/// Writes a mydumper full's files into a private temp folder, for myloader.
+pub fn unpack_mydumper(
+    reader: &Reader,
+    full: &Snapshot,
+    entries: &[Entry],
+) -> anyhow::Result<tempfile::TempDir> {
+    let tmp = tempfile::Builder::new()
+        .prefix("dxbackup-mydumper-")
+        .tempdir()?;
+    for e in entries {
+        if !matches!(e.kind, EntryKind::File { .. }) || e.path.components().count() != 1 {
+            continue;
+        }
+        let target = tmp.path().join(&e.path);
+        let mut f = std::fs::File::create(&target)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        reader.write_file(e, &mut f)?;
+    }
+    if !Path::new(&tmp.path().join("metadata")).exists() {
+        anyhow::bail!(
+            "snapshot {} holds neither {DUMP_FILE} nor a mydumper folder",
+            full.short_id()
+        );
+    }
+    Ok(tmp)
 }

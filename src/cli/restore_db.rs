@@ -9,6 +9,7 @@ use super::{bytes, print_json, Ctx, Exit};
 use crate::manifest::{Manifest, MANIFEST_FILE};
 use crate::repo::{Reader, Snapshot};
 use crate::source::mysql::dump::Coordinates;
+use crate::source::mysql::mydumper;
 use crate::source::mysql::replay::{self, Chain, Replay, Until};
 use crate::source::mysql::Server;
 
@@ -179,13 +180,29 @@ pub fn play(
         .find(|s| s.id == chain.full.snapshot)
         .context("full snapshot vanished")?;
     let entries = reader.entries(full, None)?;
-    let dump = entries
-        .iter()
-        .find(|e| e.path.as_os_str() == DUMP_FILE)
-        .with_context(|| format!("no {DUMP_FILE} in snapshot {}", full.short_id()))?;
     let mut conn = server.connect()?;
     let (flavor, _) = server.flavor(&mut conn)?;
     drop(conn);
+    let dump = entries.iter().find(|e| e.path.as_os_str() == DUMP_FILE);
+    let Some(dump) = dump else {
+        // A mydumper folder: loaded in parallel first, then the binlogs in one session.
+        let tmp = super::mysql_full::unpack_mydumper(reader, full, &entries)?;
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+        mydumper::load(server, tmp.path(), source_db, into, threads)?;
+        if !binlogs.is_empty() {
+            let r = Replay {
+                server,
+                flavor,
+                source_db,
+                into,
+                binlogs,
+                start_position: chain.full.binlog.as_ref().map_or(4, |c| c.position),
+                until,
+            };
+            replay::apply(&r, |_| Ok(()))?;
+        }
+        return Ok(());
+    };
     let r = Replay {
         server,
         flavor,

@@ -107,15 +107,6 @@ fn mysql_source(key: &str, src: &SourceConfig, problems: &mut Vec<Problem>) {
             "must be greater than zero",
         ));
     }
-    if src.driver == Some(super::Driver::Mydumper) {
-        problems.push(
-            Problem::new(
-                format!("{key}.driver"),
-                "driver = \"mydumper\" is not available in this version",
-            )
-            .hint("remove the key to use mariadb-dump/mysqldump (one consistent stream)"),
-        );
-    }
     let foreign = [
         ("root", src.root.is_some()),
         ("include", src.include.is_some()),

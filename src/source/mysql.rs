@@ -6,6 +6,7 @@
 pub mod archiver;
 pub mod binlog;
 pub mod dump;
+pub mod mydumper;
 pub mod replay;
 
 use std::io::Write;

@@ -5,6 +5,7 @@ mod cli;
 mod damage;
 mod files;
 mod interop;
+mod mydumper;
 mod mysql;
 mod services;
 mod targets;

@@ -18,7 +18,7 @@ fn env_for(db: &MariaDb, dbs: &str) -> Env {
 }
 
 /// Every kind of column and object a real schema has.
-fn rich_schema(db: &MariaDb, name: &str) {
+pub(crate) fn rich_schema(db: &MariaDb, name: &str) {
     db.sql(&format!(
         "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name} CHARACTER SET utf8mb4; USE {name};
          CREATE TABLE orders (
@@ -97,7 +97,7 @@ fn full_backup_then_restore_gives_identical_checksums_and_objects() {
 }
 
 /// Sleeps into the next second, so events before and after a noted time differ in second.
-fn next_second() {
+pub(crate) fn next_second() {
     let ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -107,7 +107,7 @@ fn next_second() {
     );
 }
 
-fn now_local(db: &MariaDb) -> String {
+pub(crate) fn now_local(db: &MariaDb) -> String {
     // The server's clock and zone are the machine's, as for the tools that replay.
     db.sql("SELECT DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s')")
 }
@@ -151,7 +151,7 @@ fn point_in_time_restore_is_exact_to_the_second() {
 }
 
 /// Waits until the archive holds the server's current binlog position.
-fn wait_for_archive(env: &Env, db: &MariaDb) {
+pub(crate) fn wait_for_archive(env: &Env, db: &MariaDb) {
     let status = db.sql("SHOW MASTER STATUS");
     let mut it = status.split('\t');
     let (file, pos): (String, u64) = (

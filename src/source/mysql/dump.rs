@@ -9,7 +9,7 @@
 //! (which reads through the transaction's read view on InnoDB) are then computed in ours while
 //! writes go on, on a thread, while the dump streams (see `checks`).
 
-mod checks;
+pub(super) mod checks;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ChildStdout, Stdio};
@@ -75,41 +75,24 @@ pub struct DumpStreams {
 }
 
 /// How long we wait for a lock or for the dump to start before giving up.
-const LOCK_TIMEOUT_SECS: u32 = 120;
+pub(super) const LOCK_TIMEOUT_SECS: u32 = 120;
 
 /// Starts a consistent dump of `databases`; returns it with the streams to store, in this
 /// order (the figures' reader waits for them; the dump's must be read meanwhile).
 pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, DumpStreams)> {
-    let mut conn = server.connect()?;
-    let (flavor, version) = server.flavor(&mut conn)?;
-    let dbs = resolve_databases(server, &mut conn, databases)?;
+    let Point {
+        mut conn,
+        flavor,
+        version,
+        dbs,
+        binlog,
+        gtid,
+        at,
+    } = consistent_point(server, databases)?;
     let q = |conn: &mut mysql::Conn, sql: &str| {
         conn.query_drop(sql)
             .map_err(server.query_err(sql.to_string()))
     };
-    q(
-        &mut conn,
-        &format!("SET SESSION lock_wait_timeout = {LOCK_TIMEOUT_SECS}"),
-    )?;
-    q(&mut conn, "FLUSH TABLES WITH READ LOCK")?;
-    q(
-        &mut conn,
-        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-    )?;
-    q(&mut conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
-    let status: Option<mysql::Row> = conn
-        .query_first("SHOW MASTER STATUS")
-        .map_err(server.query_err("SHOW MASTER STATUS"))?;
-    let binlog = status.and_then(|r| {
-        Some(Coordinates {
-            file: r.get::<String, _>(0)?,
-            position: r.get::<u64, _>(1)?,
-        })
-    });
-    let at = jiff::Timestamp::now().as_second();
-    let gtid: Option<String> = conn
-        .query_first(format!("SELECT {}", flavor.gtid_variable()))
-        .map_err(server.query_err("reading the GTID position"))?;
 
     let defaults = server.defaults_file()?;
     let mut cmd = server.tool(flavor.dump_tool(), &defaults);
@@ -157,7 +140,7 @@ pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, Dum
         tool: flavor.dump_tool().into(),
         databases: dbs,
         binlog,
-        gtid: gtid.filter(|g| !g.is_empty()),
+        gtid,
         tables: Vec::new(),
         tables_file: None,
     };
@@ -174,6 +157,60 @@ pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, Dum
         tables: TablesReader::new(pending),
     };
     Ok((dump, streams))
+}
+
+/// A consistent point: our connection holds the global read lock and a consistent snapshot
+/// (unlock it once the dump tool holds its own snapshots), with the state's coordinates.
+pub(super) struct Point {
+    pub conn: mysql::Conn,
+    pub flavor: Flavor,
+    pub version: String,
+    pub dbs: Vec<String>,
+    pub binlog: Option<Coordinates>,
+    pub gtid: Option<String>,
+    pub at: i64,
+}
+
+pub(super) fn consistent_point(server: &Server, databases: &Databases) -> Result<Point> {
+    let mut conn = server.connect()?;
+    let (flavor, version) = server.flavor(&mut conn)?;
+    let dbs = resolve_databases(server, &mut conn, databases)?;
+    let q = |conn: &mut mysql::Conn, sql: &str| {
+        conn.query_drop(sql)
+            .map_err(server.query_err(sql.to_string()))
+    };
+    q(
+        &mut conn,
+        &format!("SET SESSION lock_wait_timeout = {LOCK_TIMEOUT_SECS}"),
+    )?;
+    q(&mut conn, "FLUSH TABLES WITH READ LOCK")?;
+    q(
+        &mut conn,
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+    )?;
+    q(&mut conn, "START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
+    let status: Option<mysql::Row> = conn
+        .query_first("SHOW MASTER STATUS")
+        .map_err(server.query_err("SHOW MASTER STATUS"))?;
+    let binlog = status.and_then(|r| {
+        Some(Coordinates {
+            file: r.get::<String, _>(0)?,
+            position: r.get::<u64, _>(1)?,
+        })
+    });
+    let at = jiff::Timestamp::now().as_second();
+    let gtid: Option<String> = conn
+        .query_first(format!("SELECT {}", flavor.gtid_variable()))
+        .map_err(server.query_err("reading the GTID position"))?;
+    Ok(Point {
+        conn,
+        flavor,
+        version,
+        dbs,
+        binlog,
+        gtid: gtid.filter(|g| !g.is_empty()),
+        at,
+    })
 }
 
 impl RunningDump {

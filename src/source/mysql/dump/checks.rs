@@ -193,7 +193,7 @@ pub fn table_checks_parallel(server: &Server, db: &str, workers: usize) -> Resul
 }
 
 /// Figures that could not be computed: the dump is not trustworthy without them.
-pub fn failed(reason: String) -> MysqlError {
+pub(in crate::source::mysql) fn failed(reason: String) -> MysqlError {
     MysqlError::Invalid(format!(
         "cannot compute the table figures of the dump: {reason}"
     ))

@@ -1,0 +1,287 @@
+//! Full backups with mydumper: tables dumped on parallel connections into a spool folder, then
+//! stored; restored with myloader on parallel connections. For databases whose restore time
+//! matters more than a spool's disk space.
+//!
+//! Consistency: as for a dump, we hold `FLUSH TABLES WITH READ LOCK` and open our own consistent
+//! snapshot, then start mydumper with `--no-locks --trx-consistency-only`, so its threads open
+//! their snapshots while our lock still holds every commit back. Only when mydumper logs that all
+//! its transactions are started do we unlock. Its own `metadata` must then show the binlog
+//! position we read under the lock; a mismatch fails the backup.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mysql::prelude::Queryable;
+
+use super::dump::checks::{self, Pending};
+use super::dump::{consistent_point, Coordinates, DumpInfo, Point, LOCK_TIMEOUT_SECS};
+use super::{DefaultsFile, MysqlError, Result, Server};
+use crate::config::Databases;
+
+pub const TOOL: &str = "mydumper";
+const LOADER: &str = "myloader";
+/// What mydumper logs (at -v 3) once every thread holds its snapshot.
+const STARTED: &str = "Transactions started";
+
+/// A running mydumper: `finish` waits for it.
+pub struct RunningMydumper {
+    pub info: DumpInfo,
+    child: Child,
+    log: std::thread::JoinHandle<String>,
+    checks: Arc<Pending>,
+    spool: PathBuf,
+    _defaults: DefaultsFile,
+}
+
+impl Server {
+    /// Connection flags for mydumper/myloader: they take host, port and user from argv (0.10
+    /// ignores them in option files); the password stays in the option file.
+    fn mydumper_tool(&self, name: &str, defaults: &DefaultsFile) -> Command {
+        let mut c = Command::new(name);
+        c.arg(format!("--defaults-file={}", defaults.path.display()));
+        c.args(["--user", &self.user]);
+        match (&self.socket, &self.host) {
+            (Some(s), _) => {
+                c.arg("--socket").arg(s);
+            }
+            (None, h) => {
+                c.args(["--host", h.as_deref().unwrap_or("127.0.0.1")]);
+                c.args(["--port", &self.port.to_string()]);
+            }
+        }
+        c
+    }
+}
+
+/// Starts mydumper on `databases` into `spool` (an empty private folder).
+pub fn start(
+    server: &Server,
+    databases: &Databases,
+    spool: &Path,
+    threads: usize,
+) -> Result<RunningMydumper> {
+    let Point {
+        mut conn,
+        flavor,
+        version,
+        dbs,
+        binlog,
+        gtid,
+        at,
+    } = consistent_point(server, databases)?;
+    let defaults = server.defaults_file()?;
+    let mut cmd = server.mydumper_tool(TOOL, &defaults);
+    cmd.arg("--outputdir").arg(spool);
+    cmd.args(["--threads", &threads.max(1).to_string()]);
+    cmd.args(["--no-locks", "--trx-consistency-only", "--verbose", "3"]);
+    cmd.args(["--routines", "--events", "--triggers"]);
+    let pattern = dbs
+        .iter()
+        .map(|d| regex_escape(d))
+        .collect::<Vec<_>>()
+        .join("|");
+    cmd.args(["--regex", &format!("^({pattern})\\.")]);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| MysqlError::Io {
+            context: format!("cannot run {TOOL} (install mydumper)"),
+            source,
+        })?;
+    let (started_tx, started_rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("piped");
+    let log = std::thread::spawn(move || watch_log(stderr, started_tx));
+    let started = started_rx.recv_timeout(Duration::from_secs(u64::from(LOCK_TIMEOUT_SECS)));
+    if started.is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(MysqlError::Tool {
+            tool: TOOL.into(),
+            status: "stopped before its transactions started".into(),
+            stderr: log.join().unwrap_or_default(),
+        });
+    }
+    conn.query_drop("UNLOCK TABLES")
+        .map_err(server.query_err("UNLOCK TABLES"))?;
+    let (pending, _thread) = checks::spawn(server.clone(), conn, dbs.clone());
+    let info = DumpInfo {
+        at,
+        flavor,
+        server_version: version,
+        tool: TOOL.into(),
+        databases: dbs,
+        binlog,
+        gtid,
+        tables: Vec::new(),
+        tables_file: None,
+    };
+    Ok(RunningMydumper {
+        info,
+        child,
+        log,
+        checks: pending,
+        spool: spool.to_path_buf(),
+        _defaults: defaults,
+    })
+}
+
+/// Keeps the log's tail for errors; says when the transactions are started.
+fn watch_log(stderr: impl Read, started: mpsc::Sender<()>) -> String {
+    let mut tail: Vec<String> = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        if line.contains(STARTED) {
+            let _ = started.send(());
+        }
+        // Progress lines name every table: keep the errors and the last lines only.
+        if line.contains("CRITICAL") || line.contains("WARNING") || tail.len() < 50 {
+            tail.push(line);
+        } else {
+            tail.remove(0);
+            tail.push(line);
+        }
+    }
+    tail.join("\n")
+}
+
+impl RunningMydumper {
+    /// Waits for mydumper and the table figures; checks its snapshot was ours.
+    pub fn finish(mut self) -> Result<DumpInfo> {
+        let status = self.child.wait().map_err(|source| MysqlError::Io {
+            context: format!("cannot wait for {TOOL}"),
+            source,
+        })?;
+        let log = self.log.join().unwrap_or_default();
+        if !status.success() || log.contains("CRITICAL") {
+            return Err(MysqlError::Tool {
+                tool: TOOL.into(),
+                status: status.to_string(),
+                stderr: log,
+            });
+        }
+        let metadata = std::fs::read_to_string(self.spool.join("metadata")).map_err(|source| {
+            MysqlError::Io {
+                context: format!("{TOOL} wrote no metadata file (cut short?)"),
+                source,
+            }
+        })?;
+        let theirs = parse_metadata(&metadata);
+        if let Some(ours) = &self.info.binlog {
+            if theirs.as_ref() != Some(ours) {
+                return Err(MysqlError::Invalid(format!(
+                    "{TOOL}'s snapshot is at {theirs:?}, ours at {}:{}: the backup would not be consistent",
+                    ours.file, ours.position
+                )));
+            }
+        }
+        self.info.tables = self.checks.wait().map_err(checks::failed)?;
+        Ok(self.info)
+    }
+
+    pub fn abort(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binlog coordinates in mydumper's `metadata` (`Log:` and `Pos:` under SHOW MASTER STATUS).
+fn parse_metadata(text: &str) -> Option<Coordinates> {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with("SHOW MASTER STATUS"));
+    lines.next()?;
+    let mut file = None;
+    let mut position = None;
+    for l in lines {
+        let l = l.trim();
+        if let Some(v) = l.strip_prefix("Log:") {
+            file = Some(v.trim().to_string());
+        } else if let Some(v) = l.strip_prefix("Pos:") {
+            position = v.trim().parse().ok();
+        } else if l.is_empty() {
+            break;
+        }
+    }
+    Some(Coordinates {
+        file: file?,
+        position: position?,
+    })
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let special = "\\.^$|?*+()[]{}".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+/// Loads a mydumper folder's `source_db` into `into` (existing tables replaced) with myloader,
+/// unlogged (myloader leaves the binlog off unless told otherwise).
+pub fn load(
+    server: &Server,
+    dir: &Path,
+    source_db: &str,
+    into: &str,
+    threads: usize,
+) -> Result<()> {
+    let defaults = server.defaults_file()?;
+    let mut cmd = server.mydumper_tool(LOADER, &defaults);
+    cmd.arg("--directory").arg(dir);
+    cmd.args([
+        "--source-db",
+        source_db,
+        "--database",
+        into,
+        "--overwrite-tables",
+    ]);
+    cmd.args(["--threads", &threads.max(1).to_string(), "--verbose", "2"]);
+    let (mut child, stderr) = super::spawn_tool(&mut cmd, Stdio::null(), Stdio::null())?;
+    let status = child.wait().map_err(|source| MysqlError::Io {
+        context: format!("cannot wait for {LOADER}"),
+        source,
+    })?;
+    let err = stderr.join().unwrap_or_default();
+    if !status.success() || err.contains("CRITICAL") {
+        return Err(MysqlError::Tool {
+            tool: LOADER.into(),
+            status: status.to_string(),
+            stderr: err,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_coordinates_are_read() {
+        let text = "Started dump at: 2026-11-25 13:47:55\nSHOW MASTER STATUS:\n\tLog: mysql-bin.000003\n\tPos: 342\n\tGTID:0-1-13\n\nFinished dump at: 2026-11-25 13:48:04\n";
+        assert_eq!(
+            parse_metadata(text),
+            Some(Coordinates {
+                file: "mysql-bin.000003".into(),
+                position: 342
+            })
+        );
+        assert_eq!(parse_metadata("Started dump at: x\n"), None);
+    }
+
+    #[test]
+    fn database_names_are_escaped_for_the_regex() {
+        assert_eq!(regex_escape("a.b$c"), "a\\.b\\$c");
+        assert_eq!(regex_escape("shop_2"), "shop_2");
+    }
+}

@@ -1,0 +1,73 @@
+//! The mydumper driver against the shared throwaway `mariadbd`: a full through mydumper, then
+//! a restore through myloader with binlogs on top, exact to the second, and a drill.
+
+use std::fs;
+use std::process::Stdio;
+
+use crate::mysql::{next_second, now_local, rich_schema, wait_for_archive};
+use crate::services::{MariaDb, USER_PASSWORD};
+use crate::util::{require_tool, Env};
+
+#[test]
+fn mydumper_full_restores_with_myloader_to_the_second_and_drills() {
+    let Some(db) = MariaDb::shared() else { return };
+    if !require_tool("mydumper") || !require_tool("myloader") {
+        return;
+    }
+    let _shared = db.share();
+    rich_schema(db, "it_md");
+    let env = Env::new();
+    fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
+    let source = db.source_toml("db", "[\"it_md\"]", &env.path("dbpw"));
+    env.write_sources(&format!("{source}driver = \"mydumper\"\n"));
+    env.ok(&["init"]);
+    // A spool left by a killed run goes; this run's own goes after the backup.
+    let stale = env.path("state/spool/mydumper-db-killed");
+    fs::create_dir_all(&stale).unwrap();
+    fs::write(stale.join("it_md.orders.sql"), "INSERT ...").unwrap();
+    let out = env.ok(&["backup"]);
+    assert!(out.stdout.contains("db: snapshot"), "{out}");
+    let left: Vec<_> = fs::read_dir(env.path("state/spool")).unwrap().collect();
+    assert!(left.is_empty(), "spool folders left: {left:?}");
+    let manifest = crate::util::manifest_via_restic(&env);
+    assert!(
+        manifest.contains("\"tool\": \"mydumper\"") && manifest.contains("\"checksum\""),
+        "the manifest names the tool and holds the figures: {manifest}"
+    );
+    let metadata = crate::util::file_via_restic(&env, "/mysql/db/metadata");
+    assert!(metadata.contains("SHOW MASTER STATUS"), "{metadata}");
+    let at_full = db.fingerprint("it_md");
+
+    let mut archiver = env
+        .cmd(&["binlog", "db"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    db.sql("INSERT INTO it_md.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6))");
+    next_second();
+    let t = now_local(db);
+    let at_t = db.fingerprint("it_md");
+    next_second();
+    db.sql("DELETE FROM it_md.orders WHERE amount < 100000");
+    wait_for_archive(&env, db);
+    archiver.kill().unwrap();
+    archiver.wait().unwrap();
+
+    let out = env.ok(&["restore-db", "db", "--into", "it_md_at_t", "--until", &t]);
+    assert_eq!(db.fingerprint("it_md_at_t"), at_t, "state at {t}\n{out}");
+    let objects = |name: &str| {
+        db.sql(&format!(
+            "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='{name}'
+             UNION ALL SELECT CONCAT('TRIGGER ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='{name}'
+             UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='{name}'
+             UNION ALL SELECT CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='{name}' ORDER BY 1"
+        ))
+    };
+    assert_eq!(objects("it_md_at_t"), objects("it_md"));
+
+    // The drill restores the full plus every archived binlog and checks the full's figures.
+    let out = env.ok(&["drill"]);
+    assert!(out.stdout.contains("drill passed"), "{out}");
+    assert_ne!(at_full, at_t, "the binlogs carried changes");
+}

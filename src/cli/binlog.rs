@@ -109,9 +109,11 @@ pub fn run(ctx: &Ctx, args: &BinlogArgs) -> anyhow::Result<Exit> {
         let streams: Vec<Stream> = parts
             .into_iter()
             .map(|p| {
-                (
+                let size = p.data.len() as u64;
+                Stream::sized(
                     part_name(&p.segment.file, p.offset),
-                    Box::new(std::io::Cursor::new(p.data)) as Box<dyn std::io::Read + Send>,
+                    size,
+                    std::io::Cursor::new(p.data),
                 )
             })
             .collect();

@@ -8,7 +8,9 @@ use anyhow::Context as _;
 use super::backup::{manifest, meta_files};
 use super::Ctx;
 use crate::config::{Driver, SourceConfig};
-use crate::repo::{BackupRequest, BackupResult, Content, Entry, EntryKind, Reader, Repo, Snapshot};
+use crate::repo::{
+    BackupRequest, BackupResult, Content, Entry, EntryKind, Reader, Repo, Snapshot, Stream,
+};
 use crate::source::mysql::{dump, mydumper, Server};
 
 /// Where a source's dump lives inside its snapshots.
@@ -57,8 +59,8 @@ pub fn backup(
         content: Content::streams(
             dump_dir(name),
             vec![
-                (DUMP_FILE.into(), streams.dump),
-                (dump::TABLES_FILE.into(), Box::new(streams.tables)),
+                Stream::new(DUMP_FILE, streams.dump),
+                Stream::new(dump::TABLES_FILE, streams.tables),
             ],
         ),
         meta_files: meta_files(ctx, &m),
@@ -125,13 +127,15 @@ fn backup_mydumper(
                 .unwrap_or_default()
                 .to_string_lossy()
                 .into_owned();
-            (
-                name,
-                Box::new(LazyFile {
-                    path: p,
-                    file: None,
-                }) as Box<dyn Read + Send>,
-            )
+            let size = std::fs::metadata(&p).map(|m| m.len()).ok();
+            let file = LazyFile {
+                path: p,
+                file: None,
+            };
+            match size {
+                Some(n) => Stream::sized(name, n, file),
+                None => Stream::new(name, file),
+            }
         })
         .collect();
     let req = BackupRequest {

@@ -262,3 +262,21 @@ pub fn file_via_restic(env: &Env, path: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `restic restore latest --target DIR`: what a user without dxbackup gets back.
+pub fn restore_via_restic(env: &Env, target: &Path) {
+    let out = Command::new("restic")
+        .arg("-r")
+        .arg(env.repo())
+        .args(["restore", "latest", "--target"])
+        .arg(target)
+        .env("RESTIC_PASSWORD_FILE", env.path("pw"))
+        .env("RESTIC_CACHE_DIR", env.path("restic-cache"))
+        .output()
+        .expect("restic");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

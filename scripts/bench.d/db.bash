@@ -291,6 +291,7 @@ cmd_db() {
     SOCK=$DIR/mysql/mariadbd.sock
     DUMPS=$DIR/dumps
     BIG_PATHS=("$DIR/mysql" "$DIR/tpch-data" "$DUMPS" "$DIR/dx-repo" "$DIR/dx-state"
+               "$DIR/dxm-repo" "$DIR/dxm-state"
                "$DIR/restic-repo" "$DIR/restic-cache")
     # a server left over by an interrupted run would hold the datadir
     if [[ -f $DIR/mysql/mariadbd.pid ]]; then
@@ -350,7 +351,11 @@ password-file = "$DIR/db-pw"
 databases = ["tpch"]
 binlog-flush = "$FLUSH"
 EOF
+    # the same source through the mydumper driver, in its own repository
+    sed -e "s#$DIR/dx-repo#$DIR/dxm-repo#" -e 's/^databases = .*/&\ndriver = "mydumper"/' \
+        "$DIR/dx.toml" >"$DIR/dxm.toml"
     DX=("$DX_BIN" -c "$DIR/dx.toml" --state-dir "$DIR/dx-state")
+    DXM=("$DX_BIN" -c "$DIR/dxm.toml" --state-dir "$DIR/dxm-state")
     local restic_env=("RESTIC_REPOSITORY=$DIR/restic-repo" "RESTIC_PASSWORD_FILE=$DIR/pw"
                       "RESTIC_CACHE_DIR=$DIR/restic-cache")
     local mydumper_conn=(--defaults-file="$CNF" -h 127.0.0.1 -P "$PORT" -u bench)
@@ -361,6 +366,7 @@ EOF
     fi
 
     setup_step dxbackup init "${DX[@]}" init
+    setup_step dxmyd init "${DXM[@]}" init
     setup_step restic init env "${restic_env[@]}" restic init
 
     # warm-up: one untimed dump, so every timed tool sees the same buffer pool and page cache
@@ -383,6 +389,8 @@ EOF
     dbstep mydumper backup mydumper "${mydumper_conn[@]}" -B tpch -o "$DUMPS/mydumper" -t 2 \
         -r 500000 "${mydumper_c[@]}" -R -G -E -v 2
     record_size mydumper backup "$DUMPS/mydumper"
+    dbstep dxmyd backup "${DXM[@]}" backup tpch
+    record_size dxmyd backup "$DIR/dxm-repo"
     # shellcheck disable=SC2016
     dbstep restic backup env "${restic_env[@]}" bash -c \
         'set -o pipefail; mariadb-dump --defaults-extra-file="$1" "${@:2}" | restic backup --quiet --stdin --stdin-filename tpch.sql' \
@@ -403,6 +411,8 @@ EOF
     # myloader: binlog off by default (-e would turn it on); creates the database
     dbstep mydumper restore myloader "${mydumper_conn[@]}" -d "$DUMPS/mydumper" -s tpch -B tpch_myl -t 2 -v 2
     verify_db mydumper restore tpch_myl
+    dbstep dxmyd restore "${DXM[@]}" restore-db tpch --into tpch_dxm --force
+    verify_db dxmyd restore tpch_dxm
     # the drill checks row counts and CHECKSUM TABLE against the manifest itself (exit 2 if not)
     dbstep dxbackup drill "${DX[@]}" drill tpch
     local drill_status
@@ -516,6 +526,7 @@ PY
         echo "  \`${DUMP_OPTS[*]}\`):"
         echo "  - dxbackup: \`dxbackup backup tpch\` (after \`init\`); restore \`dxbackup restore-db tpch --into tpch_dx --force\`; \`dxbackup drill tpch\`"
         echo "    (restores the latest full into a scratch database, compares row counts and CHECKSUM TABLE with the manifest, drops it). Config: $DIR/dx.toml"
+        echo "  - dxbackup, driver mydumper: the same source with \`driver = \"mydumper\"\` in its own repository ($DIR/dxm.toml): \`dxbackup backup tpch\` (mydumper with 2 threads and \`--rows 500000\` into a spool, then stored), restore \`dxbackup restore-db tpch --into tpch_dxm --force\` (myloader, 2 threads)"
         echo "  - gzip (the seed's method): \`mariadb-dump --defaults-extra-file=CNF OPTS tpch | gzip > tpch.sql.gz\`; restore"
         echo "    \`{ echo 'SET SESSION sql_log_bin = 0;'; zcat tpch.sql.gz; } | mariadb --defaults-extra-file=CNF --batch --binary-mode --default-character-set=utf8mb4 tpch_zcat\`"
         echo "    (binlog off like dxbackup's restore and myloader's default)"

@@ -7,7 +7,7 @@ Input lines (tab separated):
     V  tool  op     status  detail                  verification of a restore (status OK or FAIL)
     L  key   value                                  binlog lag figures (db_load.py lag)
     I  key   value                                  facts (flush_secs, load_tps, load_transactions, ...)
-tools: dxbackup, gzip (mariadb-dump | gzip), zstd (mariadb-dump | zstd), mydumper, restic
+tools: dxbackup, dxmyd (dxbackup with driver = "mydumper"), gzip (mariadb-dump | gzip), zstd (mariadb-dump | zstd), mydumper, restic
 ops: backup, restore, drill (dxbackup), binlog (dxbackup, the archiver's whole run)
 
 usage: render_db.py RESULTS.tsv     prints the side-by-side table, the bars and the binlog figures
@@ -16,6 +16,7 @@ import sys
 
 TOOLS = [
     ("dxbackup", "dxbackup"),
+    ("dxmyd", "dxbackup, driver mydumper"),
     ("gzip", "mariadb-dump \\| gzip"),
     ("zstd", "mariadb-dump \\| zstd -3 -T2"),
     ("mydumper", "mydumper / myloader"),
@@ -90,8 +91,8 @@ def main():
         ["restore verified (row counts)"] + [verify_cell(t, "restore") for t, _ in TOOLS] +
         [""] * len(OTHERS),
         ["drill (restore + check + drop)"] + [time_cell("dxbackup", "drill")] +
-        ["n/a"] * len(OTHERS) + [ratio("gzip", "restore", "drill")] + ["-"] * (len(OTHERS) - 1),
-        ["drill verdict"] + [verify_cell("dxbackup", "drill")] + [""] * (len(OTHERS) * 2),
+        ["n/a"] * (len(TOOLS) - 1) + [ratio("gzip", "restore", "drill")] + ["-"] * (len(OTHERS) - 1),
+        ["drill verdict"] + [verify_cell("dxbackup", "drill")] + [""] * (len(TOOLS) - 1 + len(OTHERS)),
     ]
     print_table(header, rows)
 

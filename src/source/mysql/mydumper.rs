@@ -26,6 +26,8 @@ pub const TOOL: &str = "mydumper";
 const LOADER: &str = "myloader";
 /// What mydumper logs (at -v 3) once every thread holds its snapshot.
 const STARTED: &str = "Transactions started";
+/// Rows per file of a big table (mydumper `--rows`).
+const CHUNK_ROWS: u64 = 500_000;
 
 /// A running mydumper: `finish` waits for it.
 pub struct RunningMydumper {
@@ -79,6 +81,8 @@ pub fn start(
     cmd.args(["--threads", &threads.max(1).to_string()]);
     cmd.args(["--no-locks", "--trx-consistency-only", "--verbose", "3"]);
     cmd.args(["--routines", "--events", "--triggers"]);
+    // Big tables in chunks, so that myloader loads one table on several connections.
+    cmd.args(["--rows", &CHUNK_ROWS.to_string()]);
     let pattern = dbs
         .iter()
         .map(|d| regex_escape(d))

@@ -24,8 +24,10 @@ use crate::config::Databases;
 
 pub const TOOL: &str = "mydumper";
 const LOADER: &str = "myloader";
-/// What mydumper logs (at -v 3) once every thread holds its snapshot.
-const STARTED: &str = "Transactions started";
+/// What mydumper logs (at -v 3) once every thread holds its snapshot: 0.10 says the first;
+/// any thread dumping a table or schema (which only happens after that) counts too, so another
+/// wording in another version cannot keep our global read lock for the whole timeout.
+const STARTED: [&str; 3] = ["Transactions started", "dumping data for", "dumping schema"];
 /// Rows per file of a big table (mydumper `--rows`).
 const CHUNK_ROWS: u64 = 500_000;
 
@@ -135,12 +137,16 @@ pub fn start(
     })
 }
 
+fn started_line(line: &str) -> bool {
+    STARTED.iter().any(|s| line.contains(s))
+}
+
 /// Keeps the log's tail for errors; says when the transactions are started.
 fn watch_log(stderr: impl Read, started: mpsc::Sender<()>) -> String {
     let mut tail: Vec<String> = Vec::new();
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
-        if line.contains(STARTED) {
+        if started_line(&line) {
             let _ = started.send(());
         }
         // Progress lines name every table: keep the errors and the last lines only.
@@ -281,6 +287,23 @@ mod tests {
             })
         );
         assert_eq!(parse_metadata("Started dump at: x\n"), None);
+    }
+
+    #[test]
+    fn the_start_is_seen_in_mydumper_0_10_log_lines() {
+        for line in [
+            "** Message: 13:47:55.914: Transactions started, unlocking tables",
+            "** Message: 13:47:55.940: Thread 2 dumping data for `tpch`.`lineitem`",
+            "** Message: 13:47:55.914: Thread 2 dumping schema create for `tpch`",
+        ] {
+            assert!(started_line(line), "{line}");
+        }
+        for line in [
+            "** Message: 13:47:55.911: Started dump at: 2026-11-25 13:47:55",
+            "** Message: 13:47:55.913: Thread 1 connected using MySQL connection ID 7",
+        ] {
+            assert!(!started_line(line), "{line}");
+        }
     }
 
     #[test]

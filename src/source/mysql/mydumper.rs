@@ -113,8 +113,12 @@ pub fn start(
             stderr: log.join().unwrap_or_default(),
         });
     }
-    conn.query_drop("UNLOCK TABLES")
-        .map_err(server.query_err("UNLOCK TABLES"))?;
+    if let Err(e) = conn.query_drop("UNLOCK TABLES") {
+        // Our snapshot is gone with the connection: the dump would have no figures to match.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(server.query_err("UNLOCK TABLES")(e));
+    }
     let (pending, _thread) = checks::spawn(server.clone(), conn, dbs.clone());
     let info = DumpInfo {
         at,

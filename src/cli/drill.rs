@@ -211,7 +211,7 @@ fn drill_mysql(
                 Until::Latest,
             )?;
             let expected: Vec<_> = info.tables.iter().filter(|t| &t.database == db).collect();
-            let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+            let workers = crate::source::mysql::connections(4);
             let got = dump::table_checks_parallel(&server, &scratch, workers)?;
             for t in &expected {
                 let g = got.iter().find(|g| g.table == t.table);

@@ -1,7 +1,7 @@
 //! Full backups of mysql sources: the dump streams from the tool straight into the repository.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 
@@ -106,7 +106,7 @@ fn backup_mydumper(
         .prefix(&prefix)
         .tempdir_in(&parent)
         .with_context(|| format!("cannot create a spool folder in {}", parent.display()))?;
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+    let threads = crate::source::mysql::connections(8);
     let running = mydumper::start(server, databases, spool.path(), threads)?;
     let info = running
         .finish()
@@ -184,7 +184,7 @@ pub fn unpack_mydumper(
             .with_context(|| format!("cannot write {}", target.display()))?;
         reader.write_file(e, &mut f)?;
     }
-    if !Path::new(&tmp.path().join("metadata")).exists() {
+    if !tmp.path().join("metadata").exists() {
         anyhow::bail!(
             "snapshot {} holds neither {DUMP_FILE} nor a mydumper folder",
             full.short_id()

@@ -183,26 +183,6 @@ pub fn play(
     let mut conn = server.connect()?;
     let (flavor, _) = server.flavor(&mut conn)?;
     drop(conn);
-    let dump = entries.iter().find(|e| e.path.as_os_str() == DUMP_FILE);
-    let Some(dump) = dump else {
-        // A mydumper folder: loaded in parallel first, then the binlogs in one session.
-        let tmp = super::mysql_full::unpack_mydumper(reader, full, &entries)?;
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
-        mydumper::load(server, tmp.path(), source_db, into, threads)?;
-        if !binlogs.is_empty() {
-            let r = Replay {
-                server,
-                flavor,
-                source_db,
-                into,
-                binlogs,
-                start_position: chain.full.binlog.as_ref().map_or(4, |c| c.position),
-                until,
-            };
-            replay::apply(&r, |_| Ok(()))?;
-        }
-        return Ok(());
-    };
     let r = Replay {
         server,
         flavor,
@@ -211,6 +191,16 @@ pub fn play(
         binlogs,
         start_position: chain.full.binlog.as_ref().map_or(4, |c| c.position),
         until,
+    };
+    let Some(dump) = entries.iter().find(|e| e.path.as_os_str() == DUMP_FILE) else {
+        // A mydumper folder: loaded in parallel first, then the binlogs in one session.
+        let tmp = super::mysql_full::unpack_mydumper(reader, full, &entries)?;
+        let threads = crate::source::mysql::connections(8);
+        mydumper::load(server, tmp.path(), source_db, into, threads)?;
+        if !r.binlogs.is_empty() {
+            replay::apply(&r, |_| Ok(()))?;
+        }
+        return Ok(());
     };
     replay::apply(&r, |w| {
         let mut w = w;

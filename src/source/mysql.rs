@@ -231,6 +231,11 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// Connections to use at once for parallel work on a server: one per CPU here, at most `max`.
+pub fn connections(max: usize) -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(max))
+}
+
 /// Backtick-quotes an identifier for SQL.
 pub fn ident(s: &str) -> String {
     format!("`{}`", s.replace('`', "``"))

@@ -1,23 +1,7 @@
 //! The promise that a dxbackup repository is a restic repository: restic lists, checks (reading
 //! every byte) and restores what we wrote, identically.
 
-use std::process::Command;
-
-use crate::util::{assert_same_tree, data, put, require_tool, Env, Out};
-
-fn restic(env: &Env, args: &[&str]) -> Out {
-    let out = Command::new("restic")
-        .arg("-r")
-        .arg(env.repo())
-        .args(args)
-        .env("RESTIC_PASSWORD_FILE", env.path("pw"))
-        .env("RESTIC_CACHE_DIR", env.path("restic-cache"))
-        .output()
-        .expect("spawn restic");
-    let out = Out::of(out, args);
-    assert_eq!(out.code, 0, "restic failed\n{out}");
-    out
-}
+use crate::util::{assert_same_tree, data, put, require_tool, restic, Env};
 
 #[test]
 fn restic_lists_checks_and_restores_our_repository() {

@@ -2,9 +2,10 @@
 //! a restore through myloader with binlogs on top, exact to the second, and a drill.
 
 use std::fs;
-use std::process::Stdio;
 
-use crate::mysql::{next_second, now_local, rich_schema, wait_for_archive};
+use crate::mysql::{
+    next_second, now_local, objects, rich_schema, spawn_archiver, wait_for_archive,
+};
 use crate::services::{MariaDb, USER_PASSWORD};
 use crate::util::{require_tool, Env};
 
@@ -38,12 +39,7 @@ fn mydumper_full_restores_with_myloader_to_the_second_and_drills() {
     assert!(metadata.contains("SHOW MASTER STATUS"), "{metadata}");
     let at_full = db.fingerprint("it_md");
 
-    let mut archiver = env
-        .cmd(&["binlog", "db"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut archiver = spawn_archiver(&env);
     db.sql("INSERT INTO it_md.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6))");
     next_second();
     let t = now_local(db);
@@ -56,15 +52,7 @@ fn mydumper_full_restores_with_myloader_to_the_second_and_drills() {
 
     let out = env.ok(&["restore-db", "db", "--into", "it_md_at_t", "--until", &t]);
     assert_eq!(db.fingerprint("it_md_at_t"), at_t, "state at {t}\n{out}");
-    let objects = |name: &str| {
-        db.sql(&format!(
-            "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='{name}'
-             UNION ALL SELECT CONCAT('TRIGGER ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='{name}'
-             UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='{name}'
-             UNION ALL SELECT CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='{name}' ORDER BY 1"
-        ))
-    };
-    assert_eq!(objects("it_md_at_t"), objects("it_md"));
+    assert_eq!(objects(db, "it_md_at_t"), objects(db, "it_md"));
 
     // The drill restores the full plus every archived binlog and checks the full's figures.
     let out = env.ok(&["drill"]);

@@ -2,7 +2,7 @@
 //! full backups, point-in-time restores, the binlog archiver under faults, secrets.
 
 use std::fs;
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::services::{MariaDb, USER_PASSWORD};
@@ -73,7 +73,10 @@ fn full_backup_then_restore_gives_identical_checksums_and_objects() {
     assert!(orders["checksum"].as_u64().is_some(), "{tables}");
     // A stream's size is only known once stored: restic and our own restore get it whole.
     let by_restic = env.path("restic-restore");
-    crate::util::restore_via_restic(&env, &by_restic);
+    crate::util::restic(
+        &env,
+        &["restore", "latest", "--target", by_restic.to_str().unwrap()],
+    );
     let dump = fs::read_to_string(by_restic.join("mysql/db/dump.sql")).unwrap();
     assert!(
         dump.contains("-- Dump completed"),
@@ -89,14 +92,8 @@ fn full_backup_then_restore_gives_identical_checksums_and_objects() {
     let out = env.ok(&["restore-db", "db", "--into", "it_full"]);
     assert!(out.stdout.contains("row counts match"), "{out}");
     assert_eq!(db.fingerprint("it_full"), before);
-    let objects = db.sql(
-        "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='it_full'
-         UNION ALL SELECT CONCAT('TRIGGER ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='it_full'
-         UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='it_full'
-         UNION ALL SELECT CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='it_full' ORDER BY 1",
-    );
     assert_eq!(
-        objects,
+        objects(db, "it_full"),
         "EVENT nightly\nPROCEDURE add_order\nTRIGGER orders_ai\nVIEW big_orders"
     );
     let cjk = db.sql("SELECT customer, payload FROM it_full.orders WHERE id = 1");
@@ -120,6 +117,25 @@ pub(crate) fn next_second() {
     );
 }
 
+/// `dxbackup binlog db` in the background.
+pub(crate) fn spawn_archiver(env: &Env) -> Child {
+    env.cmd(&["binlog", "db"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The routines, triggers, views and events of database `name`, one per line.
+pub(crate) fn objects(db: &MariaDb, name: &str) -> String {
+    db.sql(&format!(
+        "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='{name}'
+         UNION ALL SELECT CONCAT('TRIGGER ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='{name}'
+         UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='{name}'
+         UNION ALL SELECT CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='{name}' ORDER BY 1"
+    ))
+}
+
 pub(crate) fn now_local(db: &MariaDb) -> String {
     // The server's clock and zone are the machine's, as for the tools that replay.
     db.sql("SELECT DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s')")
@@ -132,12 +148,7 @@ fn point_in_time_restore_is_exact_to_the_second() {
     rich_schema(db, "it_pitr");
     let env = env_for(db, "[\"it_pitr\"]");
     env.ok(&["backup"]);
-    let mut archiver = env
-        .cmd(&["binlog", "db"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut archiver = spawn_archiver(&env);
 
     db.sql("INSERT INTO it_pitr.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6)); UPDATE it_pitr.orders SET note = 'changed' WHERE id = 2;");
     next_second();
@@ -212,21 +223,11 @@ fn killed_archiver_and_restarted_server_under_load_leave_no_gap() {
         let socket = db.socket.clone();
         move || write_load(&socket, Duration::from_secs(8))
     });
-    let mut archiver = env
-        .cmd(&["binlog", "db"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut archiver = spawn_archiver(&env);
     std::thread::sleep(Duration::from_secs(3));
     archiver.kill().unwrap(); // SIGKILL
     archiver.wait().unwrap();
-    let mut archiver = env
-        .cmd(&["binlog", "db"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut archiver = spawn_archiver(&env);
     std::thread::sleep(Duration::from_secs(2));
     db.kill();
     std::thread::sleep(Duration::from_millis(500));

@@ -247,36 +247,20 @@ pub fn manifest_via_restic(env: &Env) -> String {
 
 /// A file of the latest snapshot, read by restic (so restic can read it too).
 pub fn file_via_restic(env: &Env, path: &str) -> String {
-    let out = Command::new("restic")
-        .arg("-r")
-        .arg(env.repo())
-        .args(["dump", "latest", path])
-        .env("RESTIC_PASSWORD_FILE", env.path("pw"))
-        .env("RESTIC_CACHE_DIR", env.path("restic-cache"))
-        .output()
-        .expect("restic");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    restic(env, &["dump", "latest", path]).stdout
 }
 
-/// `restic restore latest --target DIR`: what a user without dxbackup gets back.
-pub fn restore_via_restic(env: &Env, target: &Path) {
+/// Runs restic on the Env's repository; it must succeed.
+pub fn restic(env: &Env, args: &[&str]) -> Out {
     let out = Command::new("restic")
         .arg("-r")
         .arg(env.repo())
-        .args(["restore", "latest", "--target"])
-        .arg(target)
+        .args(args)
         .env("RESTIC_PASSWORD_FILE", env.path("pw"))
         .env("RESTIC_CACHE_DIR", env.path("restic-cache"))
         .output()
-        .expect("restic");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .expect("spawn restic");
+    let out = Out::of(out, args);
+    assert_eq!(out.code, 0, "restic failed\n{out}");
+    out
 }

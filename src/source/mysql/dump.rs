@@ -80,20 +80,8 @@ pub(super) const LOCK_TIMEOUT_SECS: u32 = 120;
 /// Starts a consistent dump of `databases`; returns it with the streams to store, in this
 /// order (the figures' reader waits for them; the dump's must be read meanwhile).
 pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, DumpStreams)> {
-    let Point {
-        mut conn,
-        flavor,
-        version,
-        dbs,
-        binlog,
-        gtid,
-        at,
-    } = consistent_point(server, databases)?;
-    let q = |conn: &mut mysql::Conn, sql: &str| {
-        conn.query_drop(sql)
-            .map_err(server.query_err(sql.to_string()))
-    };
-
+    let (mut conn, info) = consistent_point(server, databases, Flavor::dump_tool)?;
+    let flavor = info.flavor;
     let defaults = server.defaults_file()?;
     let mut cmd = server.tool(flavor.dump_tool(), &defaults);
     cmd.args([
@@ -105,10 +93,10 @@ pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, Dum
         "--default-character-set=utf8mb4",
         "--quick",
     ]);
-    if binlog.is_some() {
+    if info.binlog.is_some() {
         cmd.arg(flavor.source_data_flag());
     }
-    cmd.arg("--databases").args(&dbs);
+    cmd.arg("--databases").args(&info.databases);
     let (mut child, stderr) = spawn_tool(&mut cmd, Stdio::null(), Stdio::piped())?;
     let mut stdout = BufReader::with_capacity(1 << 20, child.stdout.take().expect("piped"));
     let head = match read_until_started(&mut stdout) {
@@ -125,24 +113,14 @@ pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, Dum
         }
     };
     // The dump holds its own snapshot now: let writes go on.
-    q(&mut conn, "UNLOCK TABLES")?;
-    let (pending, _thread) = checks::spawn(server.clone(), conn, dbs.clone());
+    conn.query_drop("UNLOCK TABLES")
+        .map_err(server.query_err("UNLOCK TABLES"))?;
+    let pending = checks::spawn(server.clone(), conn, info.databases.clone());
 
     let tail = Arc::new(Mutex::new(Vec::new()));
     let stream = TailReader {
         inner: std::io::Cursor::new(head).chain(stdout),
         tail: tail.clone(),
-    };
-    let info = DumpInfo {
-        at,
-        flavor,
-        server_version: version,
-        tool: flavor.dump_tool().into(),
-        databases: dbs,
-        binlog,
-        gtid,
-        tables: Vec::new(),
-        tables_file: None,
     };
     let dump = RunningDump {
         info,
@@ -159,19 +137,14 @@ pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, Dum
     Ok((dump, streams))
 }
 
-/// A consistent point: our connection holds the global read lock and a consistent snapshot
-/// (unlock it once the dump tool holds its own snapshots), with the state's coordinates.
-pub(super) struct Point {
-    pub conn: mysql::Conn,
-    pub flavor: Flavor,
-    pub version: String,
-    pub dbs: Vec<String>,
-    pub binlog: Option<Coordinates>,
-    pub gtid: Option<String>,
-    pub at: i64,
-}
-
-pub(super) fn consistent_point(server: &Server, databases: &Databases) -> Result<Point> {
+/// Takes a consistent point: the returned connection holds the global read lock and a
+/// consistent snapshot (unlock it once the dump tool holds its own snapshots); the info has the
+/// state's coordinates, `tool(flavor)` as its tool, and no table figures yet.
+pub(super) fn consistent_point(
+    server: &Server,
+    databases: &Databases,
+    tool: impl FnOnce(Flavor) -> &'static str,
+) -> Result<(mysql::Conn, DumpInfo)> {
     let mut conn = server.connect()?;
     let (flavor, version) = server.flavor(&mut conn)?;
     let dbs = resolve_databases(server, &mut conn, databases)?;
@@ -202,15 +175,18 @@ pub(super) fn consistent_point(server: &Server, databases: &Databases) -> Result
     let gtid: Option<String> = conn
         .query_first(format!("SELECT {}", flavor.gtid_variable()))
         .map_err(server.query_err("reading the GTID position"))?;
-    Ok(Point {
-        conn,
+    let info = DumpInfo {
+        at,
         flavor,
-        version,
-        dbs,
+        server_version: version,
+        tool: tool(flavor).into(),
+        databases: dbs,
         binlog,
         gtid: gtid.filter(|g| !g.is_empty()),
-        at,
-    })
+        tables: Vec::new(),
+        tables_file: None,
+    };
+    Ok((conn, info))
 }
 
 impl RunningDump {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 
 use super::dump::checks::{self, Pending};
-use super::dump::{consistent_point, Coordinates, DumpInfo, Point, LOCK_TIMEOUT_SECS};
+use super::dump::{consistent_point, Coordinates, DumpInfo, LOCK_TIMEOUT_SECS};
 use super::{DefaultsFile, MysqlError, Result, Server};
 use crate::config::Databases;
 
@@ -68,15 +68,7 @@ pub fn start(
     spool: &Path,
     threads: usize,
 ) -> Result<RunningMydumper> {
-    let Point {
-        mut conn,
-        flavor,
-        version,
-        dbs,
-        binlog,
-        gtid,
-        at,
-    } = consistent_point(server, databases)?;
+    let (mut conn, info) = consistent_point(server, databases, |_| TOOL)?;
     let defaults = server.defaults_file()?;
     let mut cmd = server.mydumper_tool(TOOL, &defaults);
     cmd.arg("--outputdir").arg(spool);
@@ -85,7 +77,8 @@ pub fn start(
     cmd.args(["--routines", "--events", "--triggers"]);
     // Big tables in chunks, so that myloader loads one table on several connections.
     cmd.args(["--rows", &CHUNK_ROWS.to_string()]);
-    let pattern = dbs
+    let pattern = info
+        .databases
         .iter()
         .map(|d| regex_escape(d))
         .collect::<Vec<_>>()
@@ -119,18 +112,7 @@ pub fn start(
         let _ = child.wait();
         return Err(server.query_err("UNLOCK TABLES")(e));
     }
-    let (pending, _thread) = checks::spawn(server.clone(), conn, dbs.clone());
-    let info = DumpInfo {
-        at,
-        flavor,
-        server_version: version,
-        tool: TOOL.into(),
-        databases: dbs,
-        binlog,
-        gtid,
-        tables: Vec::new(),
-        tables_file: None,
-    };
+    let pending = checks::spawn(server.clone(), conn, info.databases.clone());
     Ok(RunningMydumper {
         info,
         child,
@@ -145,23 +127,30 @@ fn started_line(line: &str) -> bool {
     STARTED.iter().any(|s| line.contains(s))
 }
 
-/// Keeps the log's tail for errors; says when the transactions are started.
+/// Keeps the log's errors and warnings (the first ones) and its last lines, for errors; says
+/// when the transactions are started.
 fn watch_log(stderr: impl Read, started: mpsc::Sender<()>) -> String {
-    let mut tail: Vec<String> = Vec::new();
+    const KEEP: usize = 50;
+    let mut problems = Vec::new();
+    let mut tail = std::collections::VecDeque::with_capacity(KEEP);
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
         if started_line(&line) {
             let _ = started.send(());
         }
-        // Progress lines name every table: keep the errors and the last lines only.
-        if line.contains("CRITICAL") || line.contains("WARNING") || tail.len() < 50 {
-            tail.push(line);
+        if line.contains("CRITICAL") || line.contains("WARNING") {
+            if problems.len() < KEEP {
+                problems.push(line);
+            }
         } else {
-            tail.remove(0);
-            tail.push(line);
+            if tail.len() == KEEP {
+                tail.pop_front();
+            }
+            tail.push_back(line);
         }
     }
-    tail.join("\n")
+    problems.extend(tail);
+    problems.join("\n")
 }
 
 impl RunningMydumper {

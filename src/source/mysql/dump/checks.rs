@@ -10,7 +10,6 @@
 use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 
 use mysql::prelude::Queryable;
 
@@ -46,14 +45,11 @@ impl Pending {
 }
 
 /// Computes the figures of `dbs` on a thread, in `conn`'s transaction, then commits it.
-pub fn spawn(
-    server: Server,
-    mut conn: mysql::Conn,
-    dbs: Vec<String>,
-) -> (Arc<Pending>, JoinHandle<()>) {
+pub fn spawn(server: Server, mut conn: mysql::Conn, dbs: Vec<String>) -> Arc<Pending> {
     let pending = Arc::new(Pending::default());
     let p = pending.clone();
-    let handle = std::thread::spawn(move || {
+    // Detached: it ends with its queries, whether or not anyone waits for it.
+    std::thread::spawn(move || {
         let r = table_checks(&server, &mut conn, &dbs).and_then(|t| {
             conn.query_drop("COMMIT")
                 .map_err(server.query_err("COMMIT"))?;
@@ -61,7 +57,7 @@ pub fn spawn(
         });
         p.set(r.map_err(|e| e.to_string()));
     });
-    (pending, handle)
+    pending
 }
 
 /// The `tables.json` stream: waits for the figures when first read. A failure is a read error,
@@ -107,22 +103,29 @@ pub fn table_checks(
             .map_err(server.query_err(format!("listing tables of {db}")))?;
         for t in tables {
             let name = format!("{}.{}", ident(db), ident(&t));
-            let rows: u64 = conn
-                .query_first(format!("SELECT COUNT(*) FROM {name}"))
-                .map_err(server.query_err(format!("counting {name}")))?
-                .unwrap_or(0);
-            let row: Option<(String, Option<u64>)> = conn
-                .query_first(format!("CHECKSUM TABLE {name}"))
-                .map_err(server.query_err(format!("CHECKSUM TABLE {name}")))?;
             out.push(TableCheck {
                 database: db.clone(),
+                rows: count(server, conn, &name)?,
+                checksum: checksum(server, conn, &name)?,
                 table: t,
-                rows,
-                checksum: row.and_then(|r| r.1),
             });
         }
     }
     Ok(out)
+}
+
+fn count(server: &Server, conn: &mut mysql::Conn, name: &str) -> Result<u64> {
+    Ok(conn
+        .query_first(format!("SELECT COUNT(*) FROM {name}"))
+        .map_err(server.query_err(format!("counting {name}")))?
+        .unwrap_or(0))
+}
+
+fn checksum(server: &Server, conn: &mut mysql::Conn, name: &str) -> Result<Option<u64>> {
+    let row: Option<(String, Option<u64>)> = conn
+        .query_first(format!("CHECKSUM TABLE {name}"))
+        .map_err(server.query_err(format!("CHECKSUM TABLE {name}")))?;
+    Ok(row.and_then(|r| r.1))
 }
 
 /// The same figures for one database no one writes meanwhile (a drill's scratch copy), on
@@ -150,18 +153,13 @@ pub fn table_checks_parallel(server: &Server, db: &str, workers: usize) -> Resul
             .map(|_| {
                 s.spawn(|| -> Result<()> {
                     let mut conn = server.connect()?;
-                    while let Some((i, checksum)) = jobs.lock().expect("jobs lock").pop_front() {
+                    while let Some((i, is_checksum)) = jobs.lock().expect("jobs lock").pop_front() {
                         let name = format!("{}.{}", ident(db), ident(&tables[i].0));
-                        if checksum {
-                            let row: Option<(String, Option<u64>)> = conn
-                                .query_first(format!("CHECKSUM TABLE {name}"))
-                                .map_err(server.query_err(format!("CHECKSUM TABLE {name}")))?;
-                            sums.lock().expect("sums lock")[i] = row.and_then(|r| r.1);
+                        if is_checksum {
+                            let sum = checksum(server, &mut conn, &name)?;
+                            sums.lock().expect("sums lock")[i] = sum;
                         } else {
-                            let n: u64 = conn
-                                .query_first(format!("SELECT COUNT(*) FROM {name}"))
-                                .map_err(server.query_err(format!("counting {name}")))?
-                                .unwrap_or(0);
+                            let n = count(server, &mut conn, &name)?;
                             rows.lock().expect("rows lock")[i] = n;
                         }
                     }

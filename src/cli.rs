@@ -129,8 +129,15 @@ ending in password or accessKey are always masked."
     Log(log::LogArgs),
     /// Restore a snapshot (all, core first, or a selection) into a folder
     #[command(
-        after_help = "Examples:\n  dxbackup restore latest --target /opt/datax\n  dxbackup restore latest --target /opt/datax --mode fast\n  \
-dxbackup restore 1a2b3c4d --target /tmp/r --only conf,job/mysql2mysql_orders.json\n  dxbackup restore latest --target /tmp/r --dry-run\n\n\
+        after_help = "Examples:\n  dxbackup restore latest --target /tmp/r\n  dxbackup restore latest --target /opt/datax --dry-run\n  \
+dxbackup restore latest --target /opt/datax --mode fast --overwrite if-changed\n  \
+dxbackup restore 1a2b3c4d --target /opt/datax --only conf,job/mysql2mysql_orders.json --force\n  \
+dxbackup restore latest --target /opt/datax --overwrite never\n\n\
+Paths the target already holds: a file identical to the snapshot's (size, mtime, mode) is left as \
+it is; if any other would be replaced, the restore refuses (exit 2) and writes nothing, unless \
+--overwrite if-changed (replace those that differ), --overwrite never (keep them, restore only \
+what is missing) or --force (= --overwrite always: replace all). --dry-run lists what would be \
+overwritten. A --target that is a file is an error (exit 2).\n\n\
 Files are written under a temporary name and renamed into place. A damaged file is reported \
 and skipped, the rest restored, and the exit code is 1."
     )]

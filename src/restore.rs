@@ -6,12 +6,14 @@
 //! first, so writing their content does not disturb them.
 
 mod apply;
+mod overwrite;
 
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
 pub use apply::{apply, RestoreReport};
+pub use overwrite::{check_target, create_target, Overwrite};
 
 use crate::repo::{Entry, EntryKind};
 use crate::source::files::{Filter, FilterError};
@@ -41,6 +43,20 @@ pub enum RestoreError {
     BadOnly(#[from] FilterError),
     #[error("the selection matches nothing in the snapshot; list its files with 'dxbackup log' or drop --only")]
     NothingSelected,
+    #[error("cannot restore into {}: {} is a file, not a folder; pass --target a folder (it is created if missing)", target.display(), file.display())]
+    TargetNotFolder { target: PathBuf, file: PathBuf },
+    // `cause`, not `source`: shown once in the message, not again as anyhow's chain.
+    #[error("cannot create restore target {}: {cause}; check the path and its permissions", target.display())]
+    CreateTarget {
+        target: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("the restore would replace {count} existing path(s) in {} that differ from the snapshot: {named}; nothing was written. Pass --overwrite if-changed to replace them, --overwrite never to keep them and restore only what is missing, or --force to replace every existing file; --dry-run lists them", target.display())]
+    WouldOverwrite {
+        target: PathBuf,
+        count: usize,
+        named: String,
+    },
 }
 
 /// What a restore will do.
@@ -61,6 +77,12 @@ pub struct RestorePlan {
     /// Devices, fifos, sockets: not restored.
     pub skipped: Vec<PathBuf>,
     pub total_bytes: u64,
+    /// What to do with paths the target already holds (see [`Self::resolve_existing`]).
+    pub overwrite: Overwrite,
+    /// Paths the target holds that the restore replaces.
+    pub overwrites: Vec<PathBuf>,
+    /// Paths the target holds that the restore leaves as they are (identical, or `never`).
+    pub kept: Vec<PathBuf>,
 }
 
 impl RestorePlan {

@@ -1,4 +1,5 @@
-//! `dxbackup restore SNAP --target DIR [--mode full|fast|partial] [--only GLOB,...] [--dry-run]`
+//! `dxbackup restore SNAP --target DIR [--mode full|fast|partial] [--only GLOB,...]
+//! [--overwrite never|if-changed|always | --force] [--dry-run]`
 
 use std::path::PathBuf;
 
@@ -6,7 +7,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{bytes, print_json, Ctx, Exit};
-use crate::restore::{self, Mode};
+use crate::restore::{self, Mode, Overwrite, RestorePlan};
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
@@ -23,7 +24,14 @@ pub struct RestoreArgs {
     /// Comma-separated paths or globs relative to the source root (implies --mode partial)
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
-    /// Print the plan, write nothing
+    /// Paths the target already holds: never (keep them), if-changed (replace those that
+    /// differ), always (replace all) [default: refuse if any differs; keep identical ones]
+    #[arg(long, value_enum, value_name = "WHEN")]
+    pub overwrite: Option<Overwrite>,
+    /// Same as --overwrite always
+    #[arg(long, conflicts_with = "overwrite")]
+    pub force: bool,
+    /// Print the plan and what it would overwrite, write nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Parallel writers [default: number of CPUs]
@@ -31,33 +39,32 @@ pub struct RestoreArgs {
     pub threads: Option<usize>,
 }
 
+impl RestoreArgs {
+    fn overwrite(&self) -> Overwrite {
+        if self.force {
+            Overwrite::Always
+        } else {
+            self.overwrite.unwrap_or_default()
+        }
+    }
+}
+
 pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
+    // A wrong --target fails before the repository is even opened.
+    restore::check_target(&args.target)?;
     let repo = ctx.open_repo(args.repo.as_deref())?;
     let snap = repo.find_snapshot(&args.snapshot, None)?;
     let reader = repo.reader()?;
-    let plan = restore::plan(reader.entries(&snap, None)?, args.mode, &args.only)?;
+    let mut plan = restore::plan(reader.entries(&snap, None)?, args.mode, &args.only)?;
+    plan.resolve_existing(&args.target, args.overwrite());
     if args.dry_run {
-        if ctx.global.json {
-            let files: Vec<_> = plan.files.iter().map(|e| &e.path).collect();
-            print_json(&serde_json::json!({ "snapshot": snap.id, "plan": plan, "files": files }))?;
-        } else {
-            for e in &plan.files {
-                println!("{:>10}  {}", bytes(e.size()), e.path.display());
-            }
-            println!(
-                "would restore {} files ({}), {} folders, {} links from {} into {} ({:?} mode); {} refused",
-                plan.file_count(),
-                bytes(plan.total_bytes),
-                plan.dirs.len(),
-                plan.links.len(),
-                snap.short_id(),
-                args.target.display(),
-                plan.mode,
-                plan.refused.len()
-            );
-        }
+        print_plan(ctx, args, &snap, &plan)?;
         return Ok(Exit::Ok);
     }
+    if let Some(refusal) = plan.refusal(&args.target) {
+        return Err(refusal.into());
+    }
+    restore::create_target(&args.target)?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -74,7 +81,7 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
             println!("core (conf/, job/) usable after {:.2} s", t.as_secs_f64());
         }
         println!(
-            "restored {} files ({}), {} folders, {} links from {} into {} in {:.2} s; {} failed",
+            "restored {} files ({}), {} folders, {} links from {} into {} in {:.2} s; {} replaced, {} kept, {} failed",
             report.files,
             bytes(report.bytes),
             report.dirs,
@@ -82,6 +89,8 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
             snap.short_id(),
             args.target.display(),
             report.duration.as_secs_f64(),
+            plan.overwrites.len(),
+            plan.kept.len(),
             report.failed.len()
         );
     }
@@ -90,6 +99,53 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Warning
     })
+}
+
+/// The dry run: every file to write, then every existing path it would replace.
+fn print_plan(
+    ctx: &Ctx,
+    args: &RestoreArgs,
+    snap: &crate::repo::Snapshot,
+    plan: &RestorePlan,
+) -> anyhow::Result<()> {
+    let refuses = plan.refusal(&args.target).is_some();
+    if ctx.global.json {
+        let files: Vec<_> = plan.files.iter().map(|e| &e.path).collect();
+        return print_json(&serde_json::json!({
+            "snapshot": snap.id,
+            "plan": plan,
+            "files": files,
+            "refuses": refuses,
+        }));
+    }
+    for e in &plan.files {
+        println!("{:>10}  {}", bytes(e.size()), e.path.display());
+    }
+    for p in &plan.overwrites {
+        println!("overwrite   {}", p.display());
+    }
+    println!(
+        "would restore {} files ({}), {} folders, {} links from {} into {} ({:?} mode); {} refused; \
+         {} existing replaced, {} kept",
+        plan.file_count(),
+        bytes(plan.total_bytes),
+        plan.dirs.len(),
+        plan.links.len(),
+        snap.short_id(),
+        args.target.display(),
+        plan.mode,
+        plan.refused.len(),
+        plan.overwrites.len(),
+        plan.kept.len()
+    );
+    if refuses {
+        println!(
+            "a restore would refuse: {} existing path(s) differ from the snapshot; \
+             pass --overwrite if-changed, --overwrite never or --force",
+            plan.overwrites.len()
+        );
+    }
+    Ok(())
 }
 
 fn progress_bar(ctx: &Ctx) -> ProgressBar {

@@ -251,6 +251,7 @@ fn set_meta(path: &Path, meta: &Meta, is_link: bool) -> Result<(), String> {
 
 /// Owners are restored only by root; anyone else keeps the files as their own.
 fn chown(path: &Path, meta: &Meta, is_link: bool) -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 || (meta.uid.is_none() && meta.gid.is_none()) {
         return Ok(());
     }

@@ -302,3 +302,114 @@ fn discover_lists_the_fixture_databases_with_a_config_snippet() {
         .to_string();
     assert!(!out.stdout.contains(&pw), "passwords never shown\n{out}");
 }
+
+#[test]
+fn restore_over_existing_files_refuses_unless_told_and_dry_run_lists_them() {
+    let env = Env::new();
+    tricky_tree(&env);
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+    let target = env.path("live");
+    let t = target.to_str().unwrap();
+    env.ok(&["restore", "latest", "--target", t]);
+    // Again: everything there is identical, so nothing is replaced and nothing refused.
+    let out = env.ok(&["restore", "latest", "--target", t]);
+    assert!(out.stdout.contains("0 replaced"), "{out}");
+
+    // Today's edit, a file of our own, a restored file deleted.
+    let core = target.join("conf/core.json");
+    fs::write(&core, "edited today").unwrap();
+    fs::write(target.join("mine.txt"), "not in the snapshot").unwrap();
+    fs::remove_file(target.join("script/run.sh")).unwrap();
+    let out = env.expect(2, &["restore", "latest", "--target", t]);
+    assert!(
+        out.stderr.contains("would replace 1 existing path(s)")
+            && out.stderr.contains("conf/core.json")
+            && out.stderr.contains("--overwrite if-changed")
+            && out.stderr.contains("--force"),
+        "{out}"
+    );
+    assert_eq!(fs::read_to_string(&core).unwrap(), "edited today");
+    assert!(!target.join("script/run.sh").exists(), "nothing written");
+
+    let out = env.ok(&["restore", "latest", "--target", t, "--dry-run"]);
+    assert!(
+        out.stdout.contains("overwrite   conf/core.json") && out.stdout.contains("would refuse"),
+        "{out}"
+    );
+    let out = env.ok(&["--json", "restore", "latest", "--target", t, "--dry-run"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v["plan"]["overwrites"],
+        serde_json::json!(["conf/core.json"]),
+        "{out}"
+    );
+    assert_eq!(v["refuses"], true);
+
+    env.ok(&["restore", "latest", "--target", t, "--overwrite", "never"]);
+    assert_eq!(fs::read_to_string(&core).unwrap(), "edited today", "kept");
+    assert!(
+        target.join("script/run.sh").is_file(),
+        "the missing one restored"
+    );
+
+    let out = env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        t,
+        "--overwrite",
+        "if-changed",
+    ]);
+    assert!(out.stdout.contains("1 replaced"), "{out}");
+    assert_eq!(
+        hash_file(&core),
+        hash_file(&env.src().join("conf/core.json"))
+    );
+    assert!(
+        target.join("mine.txt").is_file(),
+        "what the snapshot lacks stays"
+    );
+
+    fs::write(&core, "edited again").unwrap();
+    env.ok(&["restore", "latest", "--target", t, "--force"]);
+    assert_eq!(
+        hash_file(&core),
+        hash_file(&env.src().join("conf/core.json"))
+    );
+    env.expect(
+        2,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            t,
+            "--force",
+            "--overwrite",
+            "never",
+        ],
+    );
+}
+
+#[test]
+fn restore_target_that_is_a_file_is_an_error() {
+    let env = Env::new();
+    put(&env.src().join("conf/core.json"), b"{}", 0o644);
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+    let file = env.path("a-file");
+    fs::write(&file, "x").unwrap();
+    for target in [file.clone(), file.join("below")] {
+        let t = target.to_str().unwrap();
+        for extra in [&[][..], &["--dry-run"]] {
+            let mut args = vec!["restore", "latest", "--target", t];
+            args.extend_from_slice(extra);
+            let out = env.expect(2, &args);
+            assert!(
+                out.stderr.contains("is a file, not a folder") && out.stdout.is_empty(),
+                "{out}"
+            );
+        }
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "x");
+}

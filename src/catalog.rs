@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod private;
 mod records;
 
 pub use records::{BinlogPartRecord, DrillRecord};
@@ -17,10 +18,15 @@ pub use copies::{CopyEnd, CopyRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("cannot create state directory {path}: {source}; pass --state-dir to use another")]
+    #[error("cannot create state directory {path}: {cause}; pass --state-dir to use another")]
     StateDir {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
+    },
+    #[error("cannot make {path} private (mode 0600): {cause}; check who owns it")]
+    Private {
+        path: PathBuf,
+        cause: std::io::Error,
     },
     #[error("catalog {path}: {source}")]
     Sql {
@@ -189,11 +195,7 @@ pub struct Catalog {
 impl Catalog {
     /// Opens (creating and migrating as needed) `catalog.db` in `state_dir`.
     pub fn open(state_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(state_dir).map_err(|source| CatalogError::StateDir {
-            path: state_dir.to_path_buf(),
-            source,
-        })?;
-        let path = state_dir.join("catalog.db");
+        let path = private::prepare(state_dir)?;
         let sql = |source| CatalogError::Sql {
             path: path.clone(),
             source,

@@ -6,6 +6,7 @@
 
 mod backup;
 mod copy;
+mod local;
 mod opendal;
 mod progress;
 mod read;
@@ -14,7 +15,6 @@ mod snapshot;
 
 use std::path::Path;
 
-use rustic_backend::BackendOptions;
 use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::RepositoryBackends;
 use rustic_core::{
@@ -156,17 +156,15 @@ pub enum Level {
     Info,
 }
 
-/// The storage behind a repository: rustic's local backend for paths, ours over OpenDAL for
-/// remote URLs.
+/// The storage behind a repository: rustic's local backend with private writes for paths,
+/// ours over OpenDAL for remote URLs.
 fn raw_backends(spec: &RepoSpec) -> Result<RepositoryBackends> {
     if spec.location.is_remote() {
         opendal::backend(&spec.name, &spec.location, &spec.remote)
-            .map(|be| RepositoryBackends::new(be, None))
     } else {
-        BackendOptions::default()
-            .repository(spec.url.clone())
-            .to_backends()
+        local::backend(&spec.url)
     }
+    .map(|be| RepositoryBackends::new(be, None))
     .ctx(|| format!("cannot use repository `{}` at {}", spec.name, spec.url))
 }
 
@@ -196,12 +194,7 @@ impl Repo {
         if Self::exists(spec)? {
             return Ok((Self::open(spec)?, false));
         }
-        if !spec.location.is_remote() {
-            std::fs::create_dir_all(&spec.url).map_err(|source| RepoError::Io {
-                context: format!("cannot create repository folder {}", spec.url),
-                source,
-            })?;
-        }
+        // A local repository's folder is made by its backend's `create`, private.
         let inner = backends(spec)?
             .init(
                 &Credentials::password(&spec.password.0),

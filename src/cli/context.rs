@@ -288,12 +288,16 @@ fn run_password_command(name: &str, cmd: &str) -> anyhow::Result<Password> {
     Ok(Password::new(pw))
 }
 
+/// Without `--state-dir`/`$DXBACKUP_STATE_DIR` (clap reads both): `$XDG_STATE_HOME/dxbackup`
+/// when set, for root too (a root service may be given its own state dir this way); then
+/// `/var/lib/dxbackup` for root, `~/.local/state/dxbackup` for anyone else.
 fn default_state_dir() -> PathBuf {
-    if unsafe { libc::geteuid() } == 0 {
-        return PathBuf::from("/var/lib/dxbackup");
-    }
     if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
         return PathBuf::from(x).join("dxbackup");
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/lib/dxbackup");
     }
     let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
     home.join(".local/state/dxbackup")

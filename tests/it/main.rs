@@ -7,6 +7,7 @@ mod files;
 mod interop;
 mod mydumper;
 mod mysql;
+mod privacy;
 mod services;
 mod targets;
 mod util;

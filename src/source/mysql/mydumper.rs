@@ -68,9 +68,11 @@ pub fn start(
     spool: &Path,
     threads: usize,
 ) -> Result<RunningMydumper> {
+    private_spool(spool)?;
     let (mut conn, info) = consistent_point(server, databases, |_| TOOL)?;
     let defaults = server.defaults_file()?;
     let mut cmd = server.mydumper_tool(TOOL, &defaults);
+    private_files(&mut cmd);
     cmd.arg("--outputdir").arg(spool);
     cmd.args(["--threads", &threads.max(1).to_string()]);
     cmd.args(["--no-locks", "--trx-consistency-only", "--verbose", "3"]);
@@ -121,6 +123,31 @@ pub fn start(
         spool: spool.to_path_buf(),
         _defaults: defaults,
     })
+}
+
+/// The spool holds every row of the dump: only we may enter it, whatever the umask made it.
+fn private_spool(spool: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(spool, std::fs::Permissions::from_mode(0o700)).map_err(|source| {
+        MysqlError::Io {
+            context: format!("cannot make the spool folder {} private", spool.display()),
+            source,
+        }
+    })
+}
+
+/// mydumper creates its files as the umask says (0644 under the usual 022): it runs under
+/// umask 077, so every table it writes is 0600.
+fn private_files(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec; umask(2) is async-signal-safe,
+    // allocates nothing and cannot fail.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
 }
 
 fn started_line(line: &str) -> bool {
@@ -297,6 +324,28 @@ mod tests {
         ] {
             assert!(!started_line(line), "{line}");
         }
+    }
+
+    #[test]
+    fn the_spool_and_what_mydumper_writes_there_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("spool");
+        std::fs::create_dir(&spool).unwrap();
+        std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        private_spool(&spool).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&spool), 0o700);
+        // Whatever the test's own umask, a file the tool creates is 0600.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("umask; : > \"$1\"")
+            .arg("sh")
+            .arg(spool.join("t.sql"));
+        private_files(&mut cmd);
+        let out = cmd.output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0077");
+        assert_eq!(mode(&spool.join("t.sql")), 0o600);
     }
 
     #[test]

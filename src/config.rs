@@ -1,13 +1,16 @@
 //! The `dxbackup.toml` model: serde-only structs, a pure `parse` that reports every problem at
 //! once with `FILE:LINE:COL`, and `validate` for the rules serde cannot express.
 //!
-//! Parsing is split per entry (each `[repository.X]`, `[source.X]`, ...) so one bad entry does
-//! not hide the problems of the next; `serde_path_to_error` names the failing key and
-//! `locate` turns that key path back into a line and column of the original text.
+//! Parsing is split per entry (each `[repository.X]`, `[source.X]`, ...) and retried past each
+//! failing key (`parse`), so no mistake hides another; `serde_path_to_error` names the failing
+//! key and `locate` turns that key path back into a line and column of the original text.
 
 mod locate;
 mod location;
+mod parse;
 mod problem;
+mod stored;
+mod suggest;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -15,11 +18,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use locate::locate_sorted;
 pub use location::{BucketService, Location, LocationError};
 pub use problem::{ConfigError, Problem};
+pub use stored::{is_removed, removed_secrets, stored_text, REMOVED};
 pub use validate::validate;
 
 /// Where `find` looks when no `--config` is given, after `$DXBACKUP_CONFIG`.
@@ -28,7 +32,9 @@ pub const DEFAULT_PATHS: [&str; 2] = ["./dxbackup.toml", "/etc/dxbackup/dxbackup
 /// The whole configuration, after parsing and validation.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Config {
-    /// The file it came from; relative paths inside are resolved against its folder.
+    /// The file it came from; relative paths inside are resolved against its folder. Not a
+    /// key of the file, so never written into the copy stored in snapshots.
+    #[serde(skip)]
     pub path: PathBuf,
     pub host: Option<String>,
     pub repository: BTreeMap<String, RepositoryConfig>,
@@ -163,11 +169,21 @@ impl SourceConfig {
 }
 
 /// `databases = ["a", "b"]` or `databases = "all"` (every user database).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Databases {
     All,
     List(Vec<String>),
+}
+
+/// Written back as it is read: `"all"` or the list (a derived untagged unit would be a TOML
+/// unit, which cannot be written, and the stored config would be lost).
+impl Serialize for Databases {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::All => s.serialize_str("all"),
+            Self::List(v) => v.serialize(s),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Databases {
@@ -343,115 +359,38 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut config = parse(&text).map_err(|problems| ConfigError::Invalid {
+    let mut config = check(&text).map_err(|problems| ConfigError::Invalid {
         path: path.to_path_buf(),
         problems,
     })?;
     config.path = path.to_path_buf();
-    let mut problems = validate(&config);
-    if problems.is_empty() {
-        return Ok(config);
-    }
-    locate::locate_all(&text, &mut problems);
-    Err(ConfigError::Invalid {
-        path: path.to_path_buf(),
-        problems,
-    })
+    Ok(config)
 }
 
-/// Parses the text of a config file: pure, no file system access.
+/// Parses the text of a config file: pure, no file system access. `Err` holds what serde
+/// found wrong, every problem of every entry, located and in line order.
 pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
-    let table: toml::Table = match toml::from_str(text) {
-        Ok(t) => t,
-        Err(e) => return Err(vec![locate::syntax_problem(text, &e)]),
-    };
-    let mut problems = Vec::new();
-    let mut config = Config {
-        tier: default_tiers(),
-        ..Config::default()
-    };
-    for (key, value) in table {
-        match key.as_str() {
-            "host" => config.host = entry(&mut problems, &key, value),
-            "retention" => config.retention = entry(&mut problems, &key, value).unwrap_or_default(),
-            "stats" => config.stats = entry(&mut problems, &key, value).unwrap_or_default(),
-            "repository" => config.repository = section(&mut problems, &key, value),
-            "source" => config.source = section(&mut problems, &key, value),
-            "tier" => config.tier.extend(section(&mut problems, &key, value)),
-            _ => problems.push(
-                Problem::new(&key, format!("unknown key `{key}`"))
-                    .hint("top-level keys are host, repository, source, tier, retention, stats"),
-            ),
-        }
+    let parsed = parse::parse_lenient(text).map_err(|p| vec![p])?;
+    if parsed.problems.is_empty() {
+        return Ok(parsed.config);
     }
+    let mut problems = parsed.problems;
+    locate::locate_sorted(text, &mut problems);
+    Err(problems)
+}
+
+/// `parse`, then `validate` even when parsing found problems, so one run reports them all:
+/// what serde found and what the rules find, without a mistake reported twice.
+pub fn check(text: &str) -> Result<Config, Vec<Problem>> {
+    let parsed = parse::parse_lenient(text).map_err(|p| vec![p])?;
+    let found = parse::weigh(validate(&parsed.config), &parsed);
+    let mut problems = parsed.problems;
+    problems.extend(found);
     if problems.is_empty() {
-        Ok(config)
-    } else {
-        locate::locate_all(text, &mut problems);
-        Err(problems)
+        return Ok(parsed.config);
     }
-}
-
-/// Deserializes one `[section.NAME]` table entry by entry, collecting every failure.
-fn section<T: DeserializeOwned>(
-    problems: &mut Vec<Problem>,
-    key: &str,
-    value: toml::Value,
-) -> BTreeMap<String, T> {
-    let toml::Value::Table(entries) = value else {
-        problems.push(
-            Problem::new(key, "must be a table of named entries")
-                .hint(format!("write [{key}.NAME]")),
-        );
-        return BTreeMap::new();
-    };
-    entries
-        .into_iter()
-        .filter_map(|(name, v)| entry(problems, &format!("{key}.{name}"), v).map(|t| (name, t)))
-        .collect()
-}
-
-fn entry<T: DeserializeOwned>(
-    problems: &mut Vec<Problem>,
-    key: &str,
-    value: toml::Value,
-) -> Option<T> {
-    match serde_path_to_error::deserialize(value) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let inner = e.path().to_string();
-            let mut full = key.to_string();
-            if inner != "." {
-                full = format!("{key}.{inner}");
-            }
-            let message = e.inner().to_string();
-            let mut p = Problem::new(unknown_field_key(&full, &message), message);
-            p.hint = hint_for(&p.message);
-            problems.push(p);
-            None
-        }
-    }
-}
-
-/// serde reports an unknown field at its parent; point at the field itself.
-fn unknown_field_key(key: &str, message: &str) -> String {
-    match message
-        .strip_prefix("unknown field `")
-        .and_then(|r| r.split('`').next())
-    {
-        Some(field) if !key.ends_with(field) => format!("{key}.{field}"),
-        _ => key.to_string(),
-    }
-}
-
-fn hint_for(message: &str) -> Option<String> {
-    if message.starts_with("unknown field") {
-        Some("check the spelling; keys are kebab-case (password-file, keep-daily)".into())
-    } else if message.starts_with("missing field") {
-        Some("add the key; see examples/quickstart.toml".into())
-    } else {
-        None
-    }
+    locate::locate_sorted(text, &mut problems);
+    Err(problems)
 }
 
 #[cfg(test)]

@@ -16,10 +16,12 @@ mod diff;
 mod fixtures;
 mod jdbc;
 mod job;
+mod propose;
 
 pub use diff::{diff_json, Change, ChangeKind};
 pub use jdbc::{parse_jdbc_url, DbKind, JdbcTarget};
 pub use job::{parse_job, ContentSummary, Endpoint, JobSummary, Role};
+pub use propose::{propose, source_names, MysqlServer};
 
 use serde_json::Value;
 

@@ -157,14 +157,7 @@ impl Ctx {
         src: &SourceConfig,
         restore_server: bool,
     ) -> anyhow::Result<Server> {
-        let password = mysql::read_password(
-            src.password_file
-                .as_deref()
-                .map(|p| self.resolve(p))
-                .as_deref(),
-            src.password_env.as_deref(),
-        )
-        .with_context(|| format!("source `{name}`"))?;
+        let password = self.mysql_password(name, src)?;
         let mut server = Server {
             host: src.host.clone(),
             port: src.port.unwrap_or(3306),
@@ -215,7 +208,46 @@ impl Ctx {
             .collect()
     }
 
+    /// A mysql source's password from its password-file or password-env; `None` when it has
+    /// neither (socket authentication). An empty one is an error, as for repositories: it
+    /// would only surface later as "access denied".
+    pub fn mysql_password(&self, name: &str, src: &SourceConfig) -> anyhow::Result<Option<String>> {
+        if src.password_file.as_ref().is_some_and(config::is_removed) {
+            bail!(
+                "source `{name}`: password-file was removed when this config was stored in the snapshot; point source.{name}.password-file at the file holding the MySQL password"
+            );
+        }
+        let file = src.password_file.as_deref().map(|p| self.resolve(p));
+        let password = mysql::read_password(file.as_deref(), src.password_env.as_deref())
+            .with_context(|| format!("source `{name}`"))?;
+        if password.as_deref() != Some("") {
+            return Ok(password);
+        }
+        match (&file, &src.password_env) {
+            (Some(f), _) => bail!(
+                "source `{name}`: password-file {} is empty; write the MySQL password on its first line",
+                f.display()
+            ),
+            (None, var) => bail!(
+                "source `{name}`: environment variable {} (password-env) is empty; set it to the MySQL password",
+                var.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+
+    /// A repository's password: its password-file or password-command, else
+    /// DXBACKUP_PASSWORD, which also stands in for a source removed from a stored config.
     fn password(&self, name: &str, r: &RepositoryConfig) -> anyhow::Result<Password> {
+        let removed = r.password_file.as_ref().is_some_and(config::is_removed)
+            || r.password_command.as_ref().is_some_and(config::is_removed);
+        if removed {
+            return match std::env::var("DXBACKUP_PASSWORD") {
+                Ok(pw) if !pw.is_empty() => Ok(Password::new(pw)),
+                _ => bail!(
+                    "repository `{name}`: its password source was removed when this config was stored in the snapshot; set password-file or password-command in [repository.{name}], or DXBACKUP_PASSWORD"
+                ),
+            };
+        }
         if let Some(file) = &r.password_file {
             let file = self.resolve(file);
             let text = std::fs::read_to_string(&file).with_context(|| {
@@ -247,22 +279,7 @@ impl Ctx {
     /// The config as stored in every snapshot: secrets' sources removed, so a bare-metal
     /// restore can start from the repository alone without leaking how to unlock it.
     pub fn sanitized_config(&self) -> String {
-        let mut c = self.config.clone();
-        for r in c.repository.values_mut() {
-            if r.password_file.is_some() {
-                r.password_file = Some(PathBuf::from("<removed>"));
-            }
-            if r.password_command.is_some() {
-                r.password_command = Some("<removed>".into());
-            }
-            if r.access_key_file.is_some() {
-                r.access_key_file = Some(PathBuf::from("<removed>"));
-            }
-            if r.ssh_key.is_some() {
-                r.ssh_key = Some(PathBuf::from("<removed>"));
-            }
-        }
-        toml::to_string(&c).unwrap_or_default()
+        config::stored_text(&self.config)
     }
 }
 

@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{print_json, Exit};
-use crate::datax::{parse_job, Role};
+use crate::datax::{parse_job, propose, DbKind, MysqlServer, Role};
 
 #[derive(Debug, Args)]
 pub struct DiscoverArgs {
@@ -19,7 +19,8 @@ pub struct DiscoverArgs {
 /// One database endpoint and the jobs that use it.
 #[derive(Debug, Serialize)]
 pub struct Found {
-    pub kind: String,
+    /// From the URL, or the plugin when it names the engine (`doriswriter`).
+    pub kind: DbKind,
     pub host: String,
     pub port: Option<String>,
     pub database: Option<String>,
@@ -35,9 +36,14 @@ pub fn run(global: &super::GlobalArgs, args: &DiscoverArgs) -> anyhow::Result<Ex
         print_json(&serde_json::json!({ "endpoints": found, "unreadable": problems }))?;
         return Ok(Exit::Ok);
     }
+    // Every line but the proposed blocks is a comment: the whole output pastes into a config.
+    println!(
+        "# Databases the jobs under {} read and write (passwords masked):",
+        args.datax_home.display()
+    );
     for f in &found {
         println!(
-            "{} {}:{} / {}  ({})",
+            "# {} {}:{} / {}  ({})",
             f.kind,
             f.host,
             f.port.as_deref().unwrap_or("-"),
@@ -45,31 +51,49 @@ pub fn run(global: &super::GlobalArgs, args: &DiscoverArgs) -> anyhow::Result<Ex
             f.jdbc_url
         );
         for j in &f.jobs {
-            println!("    used by {j}");
+            println!("#     used by {j}");
+        }
+        if mysql_protocol_only(f.kind) {
+            println!("#     a {} server speaking the MySQL protocol, not a MySQL server to dump with binlogs: no source proposed", f.kind);
         }
     }
     for p in &problems {
-        println!("skipped {p}");
+        println!("# skipped {p}");
     }
-    let mut servers: BTreeMap<(String, String), Vec<&Found>> = BTreeMap::new();
-    for f in found
-        .iter()
-        .filter(|f| f.kind == "mysql" || f.kind == "mariadb")
-    {
-        let port = f.port.clone().unwrap_or_else(|| "3306".into());
-        servers.entry((f.host.clone(), port)).or_default().push(f);
-    }
+    let servers = mysql_servers(&found);
     if !servers.is_empty() {
-        println!("\n# Add to dxbackup.toml to protect the MySQL databases (one source per server; fill in user and password-file):");
-        for ((host, port), dbs) in &servers {
-            println!("{}", snippet(host, port, dbs));
-        }
+        println!("\n{}", propose(&servers).trim_end());
     }
     Ok(if problems.is_empty() {
         Exit::Ok
     } else {
         Exit::Warning
     })
+}
+
+/// Engines reached through `jdbc:mysql://` that are no MySQL server.
+fn mysql_protocol_only(kind: DbKind) -> bool {
+    matches!(
+        kind,
+        DbKind::Doris | DbKind::Starrocks | DbKind::Selectdb | DbKind::Oceanbase
+    )
+}
+
+/// The MySQL and MariaDB endpoints grouped by server, each database with its jobs.
+fn mysql_servers(found: &[Found]) -> Vec<MysqlServer> {
+    let mut servers: BTreeMap<(String, Option<String>), MysqlServer> = BTreeMap::new();
+    for f in found.iter().filter(|f| f.kind.is_mysql_server()) {
+        servers
+            .entry((f.host.clone(), f.port.clone()))
+            .or_insert_with(|| MysqlServer {
+                host: f.host.clone(),
+                port: f.port.clone(),
+                databases: Vec::new(),
+            })
+            .databases
+            .push((f.database.clone(), f.jobs.clone()));
+    }
+    servers.into_values().collect()
 }
 
 /// Reads every job under `home` (its `job/` folder when there is one).
@@ -113,7 +137,7 @@ pub fn discover(home: &Path) -> anyhow::Result<(Vec<Found>, Vec<String>)> {
                 t.database.clone(),
             );
             let f = by_endpoint.entry(key).or_insert_with(|| Found {
-                kind: t.kind.to_string(),
+                kind: t.kind,
                 host: t.host.clone(),
                 port: t.port.clone(),
                 database: t.database.clone(),
@@ -164,54 +188,6 @@ fn mask_url(url: &str) -> String {
     out
 }
 
-fn snippet(host: &str, port: &str, dbs: &[&Found]) -> String {
-    let name: String = host
-        .split('.')
-        .next()
-        .unwrap_or(host)
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let port = if port.parse::<u16>().is_ok() {
-        port
-    } else {
-        "3306"
-    };
-    let names: Vec<String> = dbs
-        .iter()
-        .filter_map(|f| f.database.clone())
-        .filter(|d| !d.contains('$'))
-        .collect();
-    let variables: Vec<String> = dbs
-        .iter()
-        .filter_map(|f| f.database.clone())
-        .filter(|d| d.contains('$'))
-        .collect();
-    let mut s = format!(
-        "[source.{name}]\nkind = \"mysql\"\nhost = \"{host}\"\nport = {port}\nuser = \"backup\"\npassword-file = \"/etc/dxbackup/{name}.password\"\ndatabases = {names:?}\nbinlog = true\ntier = \"important\"\n"
-    );
-    if !variables.is_empty() {
-        s += &format!(
-            "# also used through job variables {}: add the databases they stand for\n",
-            variables.join(", ")
-        );
-    }
-    for f in dbs {
-        s += &format!(
-            "# {}: {}\n",
-            f.database.as_deref().unwrap_or("-"),
-            f.jobs.join(", ")
-        );
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,7 +209,7 @@ mod tests {
         let home = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/datax-home");
         let (found, problems) = discover(&home).unwrap();
         assert!(problems.is_empty(), "{problems:?}");
-        assert!(found.iter().any(|f| f.kind == "mysql"), "{found:?}");
+        assert!(found.iter().any(|f| f.kind == DbKind::Mysql), "{found:?}");
         assert!(
             found
                 .iter()

@@ -30,6 +30,13 @@ pub fn locate_all(text: &str, problems: &mut [Problem]) {
     }
 }
 
+/// Fills in line and column from the text and sorts by them: a file is fixed top to bottom.
+/// Problems that cannot be located (a section missing altogether) come last.
+pub fn locate_sorted(text: &str, problems: &mut [Problem]) {
+    locate_all(text, problems);
+    problems.sort_by_key(|p| (p.line.is_none(), p.line, p.col));
+}
+
 /// Byte offset of the deepest part of `key` that exists: a missing key is reported at its
 /// parent table, which is where the user has to add it.
 fn find(root: &DeTable<'_>, key: &str) -> Option<usize> {

@@ -143,3 +143,108 @@ fn examples_load() {
         }
     }
 }
+
+/// Seven mistakes in four tables, of every sort: mistyped keys, a bad type, a bad enum value,
+/// values the rules refuse.
+const SEVEN_MISTAKES: &str = r#"[repository.local]
+url = "/backup/dx"
+pasword-file = "/etc/pw"
+compression = 99
+medium = "dsk"
+
+[source.datax]
+kind = "files"
+rot = "/opt/datax"
+tier = "gold"
+
+[source.db]
+kind = "mysql"
+host = "db1"
+port = "x"
+user = "backup"
+
+[retention]
+keep_daily = 7
+"#;
+
+#[test]
+fn every_mistake_of_a_file_is_reported_in_one_run_in_line_order() {
+    let problems = check(SEVEN_MISTAKES).unwrap_err();
+    let shown: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}:{} {}", p.line.unwrap(), p.col.unwrap(), p.key))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "3:1 repository.local.pasword-file",
+            "4:1 repository.local.compression",
+            "5:1 repository.local.medium",
+            "9:1 source.datax.rot",
+            "10:1 source.datax.tier",
+            "15:1 source.db.port",
+            "19:1 retention.keep_daily",
+        ]
+    );
+    for p in &problems {
+        let rendered = p.render(Path::new("dx.toml"));
+        assert!(!rendered.contains("\nin `"), "no stray text: {rendered}");
+        assert!(!rendered.contains("expected one of `kind`"), "{rendered}");
+    }
+}
+
+#[rstest]
+#[case::repository("pasword-file = \"p\"\n", "password-file")]
+#[case::source("[source.s]\nkind = \"files\"\nrot = \"/r\"\n", "root")]
+#[case::snake_case("[retention]\nkeep_daily = 7\n", "keep-daily")]
+#[case::nested("[repository.main.retention]\nkeep-dayly = 7\n", "keep-daily")]
+#[case::top_level("[retension]\nkeep-daily = 7\n", "retention")]
+#[case::enum_value("medium = \"nsa\"\n", "nas")]
+fn near_misses_get_a_did_you_mean(#[case] text: &str, #[case] want: &str) {
+    let text = format!("[repository.main]\nurl = \"/m\"\n{text}");
+    let problems = check(&text).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems[0].hint.as_deref(),
+        Some(format!("did you mean `{want}`?").as_str())
+    );
+}
+
+/// A key serde refused is not reported again by the rules that miss it.
+#[rstest]
+#[case::mistyped_root("[source.s]\nkind = \"files\"\nrot = \"/r\"\n", "source.s.rot")]
+#[case::root_of_wrong_type("[source.s]\nkind = \"files\"\nroot = 5\n", "source.s.root")]
+#[case::mistyped_user(
+    "[source.s]\nkind = \"mysql\"\nhost = \"h\"\nusr = \"u\"\n",
+    "source.s.usr"
+)]
+#[case::primary_of_wrong_type(
+    "[repository.b]\nurl = \"/b\"\nprimary = 1\n",
+    "repository.b.primary"
+)]
+fn one_mistake_one_problem(#[case] text: &str, #[case] key: &str) {
+    let text = format!("[repository.a]\nurl = \"/a\"\n{text}");
+    let problems = check(&text).unwrap_err();
+    let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, [key], "{problems:?}");
+}
+
+#[test]
+fn missing_keys_do_not_hide_the_others() {
+    let text = "[repository.a]\npasword-file = \"p\"\n[tier.gold]\nkind = 1\n";
+    let problems = check(text).unwrap_err();
+    let shown: Vec<_> = problems
+        .iter()
+        .map(|p| format!("{} {}", p.key, p.message))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "repository.a missing field `url`",
+            "repository.a.pasword-file unknown field `pasword-file`",
+            "tier.gold missing field `rto`",
+            "tier.gold missing field `rpo`",
+            "tier.gold.kind unknown field `kind`",
+        ]
+    );
+}

@@ -17,6 +17,14 @@ pub enum DbKind {
     Postgresql,
     Oracle,
     Sqlserver,
+    /// Apache Doris, whose front end speaks the MySQL protocol (`jdbc:mysql://fe:9030`).
+    Doris,
+    /// StarRocks, a MySQL-protocol front end too.
+    Starrocks,
+    /// SelectDB, the managed Doris.
+    Selectdb,
+    /// OceanBase, which DataX reaches through `jdbc:mysql://` or its own URL form.
+    Oceanbase,
     /// Any other sub-protocol (clickhouse, hive2, dm, ...).
     Other,
 }
@@ -29,7 +37,33 @@ impl DbKind {
             DbKind::Postgresql => Some(5432),
             DbKind::Oracle => Some(1521),
             DbKind::Sqlserver => Some(1433),
-            DbKind::Other => None,
+            DbKind::Doris
+            | DbKind::Starrocks
+            | DbKind::Selectdb
+            | DbKind::Oceanbase
+            | DbKind::Other => None,
+        }
+    }
+
+    /// Whether this is a MySQL or MariaDB server, one `mysqldump` and the binlogs protect.
+    pub fn is_mysql_server(self) -> bool {
+        matches!(self, DbKind::Mysql | DbKind::Mariadb)
+    }
+
+    /// The engine a DataX plugin is written for, when the plugin says more than its URL:
+    /// `doriswriter` reaches Doris over `jdbc:mysql://`, yet Doris is no MySQL server.
+    pub fn from_plugin(plugin: &str) -> Option<Self> {
+        let p = plugin.to_ascii_lowercase();
+        let engine = p
+            .strip_suffix("reader")
+            .or_else(|| p.strip_suffix("writer"))
+            .unwrap_or(&p);
+        match engine {
+            "doris" => Some(DbKind::Doris),
+            "starrocks" => Some(DbKind::Starrocks),
+            "selectdb" => Some(DbKind::Selectdb),
+            "oceanbasev10" | "oceanbase" => Some(DbKind::Oceanbase),
+            _ => None,
         }
     }
 
@@ -53,6 +87,10 @@ impl fmt::Display for DbKind {
             DbKind::Postgresql => "postgresql",
             DbKind::Oracle => "oracle",
             DbKind::Sqlserver => "sqlserver",
+            DbKind::Doris => "doris",
+            DbKind::Starrocks => "starrocks",
+            DbKind::Selectdb => "selectdb",
+            DbKind::Oceanbase => "oceanbase",
             DbKind::Other => "other",
         })
     }
@@ -333,6 +371,19 @@ mod tests {
     #[case("jdbc:hive2://h/db", None)]
     fn port_number_only_for_real_ports(#[case] url: &str, #[case] expected: Option<u16>) {
         assert_eq!(parse_jdbc_url(url).unwrap().port_number(), expected);
+    }
+
+    #[rstest]
+    #[case("mysqlreader", None)]
+    #[case("mysqlwriter", None)]
+    #[case("doriswriter", Some(DbKind::Doris))]
+    #[case("starrockswriter", Some(DbKind::Starrocks))]
+    #[case("StarRocksReader", Some(DbKind::Starrocks))]
+    #[case("selectdbwriter", Some(DbKind::Selectdb))]
+    #[case("oceanbasev10writer", Some(DbKind::Oceanbase))]
+    #[case("rdbmsreader", None)]
+    fn plugins_name_their_engine(#[case] plugin: &str, #[case] expected: Option<DbKind>) {
+        assert_eq!(DbKind::from_plugin(plugin), expected);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{parse_jdbc_url, parse_value, DataxError, JdbcTarget};
+use super::{parse_jdbc_url, parse_value, DataxError, DbKind, JdbcTarget};
 
 /// Which side of a content element an endpoint belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -45,9 +45,15 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The database behind [`Endpoint::jdbc_url`], when it can be read.
+    /// The database behind [`Endpoint::jdbc_url`], when it can be read; its kind is the
+    /// plugin's engine where the plugin names one (a `doriswriter` on `jdbc:mysql://` is
+    /// Doris), else the URL's.
     pub fn target(&self) -> Option<JdbcTarget> {
-        parse_jdbc_url(self.jdbc_url.as_deref()?)
+        let mut target = parse_jdbc_url(self.jdbc_url.as_deref()?)?;
+        if let Some(kind) = DbKind::from_plugin(&self.plugin) {
+            target.kind = kind;
+        }
+        Some(target)
     }
 }
 
@@ -290,6 +296,29 @@ mod tests {
         );
         let json = serde_json::to_value(&s.content[0].endpoints[3]).unwrap();
         assert_eq!(json["role"], "writer");
+    }
+
+    #[test]
+    fn doris_and_starrocks_over_mysql_urls_are_not_mysql() {
+        let text = r#"{"job":{"content":[{
+            "reader":{"name":"mysqlreader","parameter":{"connection":[
+                {"table":["t"],"jdbcUrl":["jdbc:mysql://src.example/shop"]}]}},
+            "writer":{"name":"doriswriter","parameter":{"loadUrl":["fe.example:8030"],
+                "connection":[{"jdbcUrl":"jdbc:mysql://fe.example:9030/ods","table":["t"]}]}}},{
+            "reader":{"name":"streamreader"},
+            "writer":{"name":"starrockswriter","parameter":{
+                "connection":[{"jdbcUrl":"jdbc:mysql://sr.example:9030/","table":["t"]}]}}}]}}"#;
+        let s = parse_job(text).unwrap();
+        let shown: Vec<_> = s.endpoints().map(describe).collect();
+        assert_eq!(
+            shown,
+            [
+                "reader mysqlreader - mysql://src.example:3306/shop t",
+                "writer doriswriter - doris://fe.example:9030/ods t",
+                "reader streamreader - - -",
+                "writer starrockswriter - starrocks://sr.example:9030/- t",
+            ]
+        );
     }
 
     #[test]

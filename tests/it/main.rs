@@ -2,6 +2,7 @@
 //! promise involves it, the real `restic`) against real repositories in temporary folders.
 
 mod cli;
+mod config;
 mod damage;
 mod files;
 mod interop;

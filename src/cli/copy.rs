@@ -197,6 +197,10 @@ fn copy_inner(
     }
     tracing::info!(from = %primary.name, to = target, "copy started");
     let rules = ctx.retention_of(target);
-    let result = primary.copy_to(&repo, &rules, &jiff::Zoned::now())?;
+    let policy = crate::repo::Policy {
+        rules: &rules,
+        dependents: &crate::source::mysql::chain::BinlogChains,
+    };
+    let result = primary.copy_to(&repo, policy, &jiff::Zoned::now())?;
     Ok((repo, result))
 }

@@ -18,6 +18,7 @@ use super::{dbarchive, print_json, restore_db, Ctx, Exit};
 use crate::catalog::DrillRecord;
 use crate::config::{SourceConfig, SourceKind};
 use crate::repo::Repo;
+use crate::source::mysql::chain;
 use crate::source::mysql::replay::{self, Until};
 use crate::source::mysql::{dump, ident};
 
@@ -175,12 +176,14 @@ fn drill_mysql(
 ) -> anyhow::Result<String> {
     let server = ctx.mysql_server(name, src, true)?;
     let snaps = repo.snapshots()?;
-    let parts = dbarchive::parts(&snaps, name);
-    let chain = replay::plan(
-        &dbarchive::fulls(&snaps, name),
-        &dbarchive::segments(&parts),
-        &Until::Latest,
-    )?;
+    let fulls = dbarchive::fulls(&snaps, name);
+    let cover = dbarchive::coverage(&snaps, name);
+    // A drill proves the whole window restorable, not only its newest end.
+    let health = chain::health(&fulls, &cover);
+    if let Some(h) = health.holes.first() {
+        bail!("the restore chain has {} hole(s): {h}", health.holes.len());
+    }
+    let chain = replay::plan(&fulls, &cover, &Until::Latest)?;
     let reader = repo.reader()?;
     let full = snaps
         .iter()
@@ -194,11 +197,12 @@ fn drill_mysql(
     let tmp = tempfile::Builder::new()
         .prefix("dxbackup-drill-")
         .tempdir()?;
-    let binlogs = dbarchive::extract(&reader, &snaps, &parts, &chain.binlogs, tmp.path())?;
+    let binlogs = dbarchive::extract(&reader, &snaps, &chain.binlogs, tmp.path())?;
     let mut restored_tables = 0;
     for db in &info.databases {
         let scratch = format!("dxb_drill_{stamp}_{}", sanitize(db));
         let result = (|| -> anyhow::Result<usize> {
+            replay::check_privileges(&server, &scratch, !chain.binlogs.is_empty())?;
             replay::prepare_database(&server, &scratch, true)?;
             restore_db::play(
                 &reader,

@@ -4,7 +4,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{print_json, Ctx, Exit};
-use crate::repo::{Repo, RetentionDecision};
+use crate::repo::{Policy, Repo, RetentionDecision};
+use crate::source::mysql::chain::BinlogChains;
 
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
@@ -60,14 +61,13 @@ pub fn apply_retention(
     prune: bool,
     dry_run: bool,
 ) -> anyhow::Result<ForgetOutcome> {
-    let rules = ctx
-        .config
-        .repository
-        .get(&repo.name)
-        .and_then(|r| r.retention.clone())
-        .unwrap_or_else(|| ctx.config.retention.clone());
+    let rules = ctx.retention_of(&repo.name);
+    let policy = Policy {
+        rules: &rules,
+        dependents: &BinlogChains,
+    };
     let now = jiff::Zoned::now();
-    let decisions = repo.retention_plan(&rules, &now)?;
+    let decisions = repo.retention_plan(policy, &now)?;
     let doomed: Vec<String> = decisions
         .iter()
         .filter(|d| !d.keep)
@@ -90,11 +90,12 @@ pub fn print(o: &ForgetOutcome, detail: bool) {
         for d in &o.decisions {
             let s = &d.snapshot;
             println!(
-                "{:<6}  {}  {}  {:<12}  {}",
+                "{:<6}  {}  {}  {:<12}  {:<10}  {}",
                 if d.keep { "keep" } else { "remove" },
                 s.short_id(),
                 s.time.strftime("%Y-%m-%d %H:%M:%S"),
                 s.source.as_deref().unwrap_or("-"),
+                s.kind.as_deref().unwrap_or("-"),
                 d.reasons.join(", ")
             );
         }

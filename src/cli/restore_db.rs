@@ -8,6 +8,7 @@ use super::mysql_full::DUMP_FILE;
 use super::{bytes, print_json, Ctx, Exit};
 use crate::manifest::{Manifest, MANIFEST_FILE};
 use crate::repo::{Reader, Snapshot};
+use crate::source::mysql::chain::local;
 use crate::source::mysql::dump::Coordinates;
 use crate::source::mysql::mydumper;
 use crate::source::mysql::replay::{self, Chain, Replay, Until};
@@ -45,6 +46,12 @@ pub struct RestoreDbArgs {
 
 pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
     let (name, src) = ctx.sources(std::slice::from_ref(&args.source))?.remove(0);
+    if src.kind != crate::config::SourceKind::Mysql {
+        bail!(
+            "source `{name}` is a files source, not a mysql source; restore it with 'dxbackup restore latest:{name} --target DIR'"
+        );
+    }
+    replay::check_database_name(&args.into)?;
     let mut server = ctx.mysql_server(name, src, false)?;
     if let Some(s) = &args.server {
         retarget(&mut server, s)?;
@@ -52,27 +59,23 @@ pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
     let until = parse_until(args)?;
     let repo = ctx.open_primary()?;
     let snaps = repo.snapshots()?;
-    let parts = dbarchive::parts(&snaps, name);
+    // Proven or refused: a chain that cannot reach the target is an error naming what is
+    // missing and the latest time that can be restored exactly.
     let chain = replay::plan(
         &dbarchive::fulls(&snaps, name),
-        &dbarchive::segments(&parts),
+        &dbarchive::coverage(&snaps, name),
         &until,
     )?;
-    if ctx.global.json && args.dry_run {
-        print_json(&chain)?;
-        return Ok(Exit::Ok);
-    }
-    print_chain(&chain);
-    if let (Until::Time(t), Some(r)) = (&until, chain.reaches) {
-        if *t > r {
-            println!(
-                "warning: the archive reaches only {}; the restore stops there",
-                local(r)
-            );
-        }
-    }
     if args.dry_run {
+        if ctx.global.json {
+            print_json(&chain)?;
+        } else {
+            print_chain(&chain);
+        }
         return Ok(Exit::Ok);
+    }
+    if !ctx.global.json {
+        print_chain(&chain);
     }
     let reader = repo.reader()?;
     let full = snaps
@@ -100,7 +103,7 @@ pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
     let started = std::time::Instant::now();
     let catalog = ctx.catalog()?;
     let run_id = catalog.start_run("restore-db", Some(name), Some(&repo.name))?;
-    let result = restore(&reader, &snaps, &parts, &chain, &server, &source_db, args);
+    let result = restore(&reader, &snaps, &chain, &server, &source_db, args);
     let end = crate::catalog::RunEnd {
         status: if result.is_ok() {
             crate::catalog::RunStatus::Ok
@@ -114,10 +117,19 @@ pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
     };
     catalog.finish_run(run_id, &end)?;
     let counts = result?;
+    // Without binlogs on top, the restored rows must be the full's, table by table.
+    let checked = chain.binlogs.is_empty();
+    if checked {
+        check_against_manifest(&manifest, &source_db, &counts)?;
+    }
     if ctx.global.json {
-        print_json(
-            &serde_json::json!({ "chain": chain, "database": args.into, "tables": counts }),
-        )?;
+        print_json(&serde_json::json!({
+            "chain": chain,
+            "database": args.into,
+            "tables": counts,
+            "row_counts_checked": checked,
+            "duration_secs": started.elapsed().as_secs_f64(),
+        }))?;
     } else {
         for (t, n) in &counts {
             println!("  {t}: {n} rows");
@@ -129,28 +141,31 @@ pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
             started.elapsed().as_secs_f64(),
             counts.len()
         );
-    }
-    if chain.binlogs.is_empty() {
-        check_against_manifest(&manifest, &source_db, &counts)?;
+        if checked {
+            println!("row counts match the backup's manifest");
+        }
     }
     Ok(Exit::Ok)
 }
 
+/// Restores into `--into`; a failure drops the database if this restore created it, and says
+/// so plainly if it was an existing one (then incomplete).
 fn restore(
     reader: &Reader,
     snaps: &[Snapshot],
-    parts: &[(String, dbarchive::PartInfo)],
     chain: &Chain,
     server: &Server,
     source_db: &str,
     args: &RestoreDbArgs,
 ) -> anyhow::Result<Vec<(String, u64)>> {
-    replay::prepare_database(server, &args.into, args.force)?;
+    replay::check_privileges(server, &args.into, !chain.binlogs.is_empty())?;
     let tmp = tempfile::Builder::new()
         .prefix("dxbackup-binlogs-")
         .tempdir()?;
-    let files = dbarchive::extract(reader, snaps, parts, &chain.binlogs, tmp.path())?;
-    play(
+    // Rebuilt before the database is touched: a damaged part fails here, with nothing written.
+    let files = dbarchive::extract(reader, snaps, &chain.binlogs, tmp.path())?;
+    let target = replay::prepare_database(server, &args.into, args.force)?;
+    let result = play(
         reader,
         snaps,
         chain,
@@ -159,8 +174,15 @@ fn restore(
         &args.into,
         files,
         chain.until.clone(),
-    )?;
-    Ok(replay::row_counts(server, &args.into)?)
+    )
+    .and_then(|()| Ok(replay::row_counts(server, &args.into)?));
+    result.map_err(|e| match replay::abandon(server, &args.into, target) {
+        Ok(note) => e.context(note),
+        Err(drop_err) => e.context(format!(
+            "the restore failed and dropping `{}` failed too ({drop_err}): drop it by hand",
+            args.into
+        )),
+    })
 }
 
 /// Streams the full's dump section and the binlogs into `into`.
@@ -245,7 +267,6 @@ fn check_against_manifest(m: &Manifest, db: &str, counts: &[(String, u64)]) -> a
             );
         }
     }
-    println!("row counts match the backup's manifest");
     Ok(())
 }
 
@@ -289,16 +310,6 @@ fn retarget(server: &mut Server, s: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn local(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|t| {
-            t.to_zoned(jiff::tz::TimeZone::system())
-                .strftime("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
-
 pub fn print_chain(c: &Chain) {
     let coords = c
         .full
@@ -309,22 +320,23 @@ pub fn print_chain(c: &Chain) {
         });
     println!(
         "full {} taken {} ({coords}, GTID {})",
-        &c.full.snapshot[..8],
+        c.full.short(),
         local(c.full.at),
         c.full.gtid.as_deref().unwrap_or("-")
     );
     for b in &c.binlogs {
         println!(
-            "  + {} ({}, events {} .. {}{})",
+            "  + {} ({} in {} part(s), events {} .. {}{})",
             b.file,
             bytes(b.size),
+            b.parts.len(),
             b.first_event.map(local).unwrap_or_default(),
             b.last_event.map(local).unwrap_or_default(),
-            if b.closed { "" } else { ", still growing" }
+            if b.closed { "" } else { ", the archive's end" }
         );
     }
     let stop = match &c.until {
-        Until::Latest => "the last archived event".to_string(),
+        Until::Latest => format!("the last archived event, {}", local(c.reaches)),
         Until::Time(t) => format!("{} (inclusive)", local(*t)),
         Until::Gtid(g) => format!("GTID {g} (inclusive)"),
         Until::Position(p) => format!("{}:{}", p.file, p.position),

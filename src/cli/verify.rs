@@ -4,7 +4,10 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{print_json, Ctx, Exit};
-use crate::repo::{Finding, Level, Repo};
+use std::collections::BTreeSet;
+
+use crate::repo::{Finding, Level, Repo, Snapshot};
+use crate::source::mysql::chain::{self, describe};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -74,7 +77,8 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<Exit> {
 /// Checks one repository; `pct` = Some(100) reads everything.
 pub fn verify_repo(repo: &Repo, pct: Option<f64>) -> anyhow::Result<VerifyOutcome> {
     let read = pct.map(|p| (p < 100.0).then_some(p));
-    let findings = repo.check(read)?;
+    let mut findings = repo.check(read)?;
+    findings.extend(chain_findings(&repo.snapshots()?));
     Ok(VerifyOutcome {
         repository: repo.name.clone(),
         read_data_pct: pct,
@@ -85,6 +89,29 @@ pub fn verify_repo(repo: &Repo, pct: Option<f64>) -> anyhow::Result<VerifyOutcom
             .count(),
         findings,
     })
+}
+
+/// Every hole in the binlog chains of the mysql sources this repository holds: data a
+/// point-in-time restore needs that is not there (forgotten, or never stored).
+pub fn chain_findings(snaps: &[Snapshot]) -> Vec<Finding> {
+    let sources: BTreeSet<&str> = snaps
+        .iter()
+        .filter(|s| s.kind.as_deref() == Some(describe::FULL_KIND))
+        .filter_map(|s| s.source.as_deref())
+        .collect();
+    sources
+        .into_iter()
+        .flat_map(|source| {
+            let h = chain::health(
+                &describe::fulls(snaps, source),
+                &describe::coverage(snaps, source),
+            );
+            h.holes.into_iter().map(move |hole| Finding {
+                level: Level::Error,
+                message: format!("source `{source}`: the binlog chain is broken: {hole}"),
+            })
+        })
+        .collect()
 }
 
 pub fn print(o: &VerifyOutcome) {

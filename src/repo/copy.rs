@@ -20,8 +20,7 @@ use rustic_core::{
     RusticResult, WriteBackend,
 };
 
-use super::{plan_retention, progress, raw_backends, Context, Repo, Result, Snapshot};
-use crate::config::RetentionConfig;
+use super::{plan_retention, progress, raw_backends, Context, Policy, Repo, Result, Snapshot};
 
 /// What one copy did.
 #[derive(Debug, Clone)]
@@ -40,11 +39,11 @@ pub struct CopyResult {
 impl Repo {
     /// Copies to `dst` every snapshot of this repository that `dst` lacks and that `dst`'s
     /// retention `rules` keep. A second copy sends nothing.
-    pub fn copy_to(&self, dst: &Repo, rules: &RetentionConfig, now: &Zoned) -> Result<CopyResult> {
+    pub fn copy_to(&self, dst: &Repo, policy: Policy<'_>, now: &Zoned) -> Result<CopyResult> {
         let start = Instant::now();
         let written = Arc::new(AtomicU64::new(0));
         let target = dst.open_metered(written.clone())?;
-        let (wanted, not_wanted) = self.wanted_by(rules, now)?;
+        let (wanted, not_wanted) = self.wanted_by(policy, now)?;
         let missing = missing(&target, &wanted)
             .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?;
         let present = wanted.len() - missing.len();
@@ -73,13 +72,8 @@ impl Repo {
 
     /// The snapshots of this repository that `dst` lacks (and its retention would keep),
     /// oldest first: how far `dst` is behind.
-    pub fn missing_in(
-        &self,
-        dst: &Repo,
-        rules: &RetentionConfig,
-        now: &Zoned,
-    ) -> Result<Vec<Snapshot>> {
-        let (wanted, _) = self.wanted_by(rules, now)?;
+    pub fn missing_in(&self, dst: &Repo, policy: Policy<'_>, now: &Zoned) -> Result<Vec<Snapshot>> {
+        let (wanted, _) = self.wanted_by(policy, now)?;
         let target = dst.open_metered(Arc::default())?;
         let mut out: Vec<Snapshot> = missing(&target, &wanted)
             .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?
@@ -91,13 +85,9 @@ impl Repo {
     }
 
     /// This repository's snapshots that `rules` keep, and how many they would remove.
-    fn wanted_by(
-        &self,
-        rules: &RetentionConfig,
-        now: &Zoned,
-    ) -> Result<(Vec<SnapshotFile>, usize)> {
+    fn wanted_by(&self, policy: Policy<'_>, now: &Zoned) -> Result<(Vec<SnapshotFile>, usize)> {
         let raw = self.raw_snapshots()?;
-        let plan = plan_retention(raw.clone(), rules, now)
+        let plan = plan_retention(raw.clone(), policy, now)
             .ctx(|| "cannot apply retention rules".into())?;
         let keep: std::collections::HashSet<String> = plan
             .iter()

@@ -21,15 +21,44 @@ pub struct RetentionDecision {
     pub reasons: Vec<String>,
 }
 
+/// Snapshots whose fate follows from others' rather than from keep rules: a full's binlog
+/// parts live as long as a kept full needs them. Implemented where the chains are understood
+/// (`source::mysql::chain`), so the storage engine knows nothing of binlogs.
+pub trait Dependents {
+    /// Whether keep rules skip `snap`: its fate is decided by `decide`.
+    fn is_dependent(&self, snap: &Snapshot) -> bool;
+    /// The fate (keep, why) of each dependent, given every decision the keep rules took.
+    fn decide(&self, ruled: &[RetentionDecision], dependents: &[Snapshot]) -> Vec<(bool, String)>;
+}
+
+/// No snapshot depends on another.
+pub struct Independent;
+
+impl Dependents for Independent {
+    fn is_dependent(&self, _: &Snapshot) -> bool {
+        false
+    }
+    fn decide(&self, _: &[RetentionDecision], d: &[Snapshot]) -> Vec<(bool, String)> {
+        vec![(true, String::new()); d.len()]
+    }
+}
+
+/// A repository's retention: keep rules, and the rule for snapshots that depend on others.
+#[derive(Clone, Copy)]
+pub struct Policy<'a> {
+    pub rules: &'a RetentionConfig,
+    pub dependents: &'a dyn Dependents,
+}
+
 impl Repo {
     /// The retention plan for every dxbackup snapshot of this repository.
     pub fn retention_plan(
         &self,
-        rules: &RetentionConfig,
+        policy: Policy<'_>,
         now: &Zoned,
     ) -> Result<Vec<RetentionDecision>> {
         let snaps = self.raw_snapshots()?;
-        plan_retention(snaps, rules, now).ctx(|| "cannot apply retention rules".into())
+        plan_retention(snaps, policy, now).ctx(|| "cannot apply retention rules".into())
     }
 }
 
@@ -45,18 +74,22 @@ fn keep_options(r: &RetentionConfig) -> KeepOptions {
     k
 }
 
-/// Groups snapshots by source and applies the rules to each group; snapshots without a
-/// `source:` tag (made by restic or by hand) are always kept.
+/// Groups snapshots by source and kind and applies the rules to each group; snapshots without
+/// a `source:` tag (made by restic or by hand) are always kept; dependents (binlog parts)
+/// follow what the rules decided for the rest.
 pub fn plan_retention(
     snaps: Vec<SnapshotFile>,
-    rules: &RetentionConfig,
+    policy: Policy<'_>,
     now: &Zoned,
 ) -> rustic_core::RusticResult<Vec<RetentionDecision>> {
+    let rules = policy.rules;
     let mut groups: BTreeMap<String, Vec<SnapshotFile>> = BTreeMap::new();
+    let mut dependents = Vec::new();
     let mut out = Vec::new();
     for s in snaps {
         let snap = Snapshot::from(&s);
         match (&snap.source, &snap.kind) {
+            _ if policy.dependents.is_dependent(&snap) => dependents.push(snap),
             (Some(src), Some(kind)) => groups.entry(format!("{src}/{kind}")).or_default().push(s),
             _ => out.push(RetentionDecision {
                 snapshot: snap,
@@ -88,6 +121,14 @@ pub fn plan_retention(
             });
         }
     }
+    let fates = policy.dependents.decide(&out, &dependents);
+    for (snapshot, (keep, why)) in dependents.into_iter().zip(fates) {
+        out.push(RetentionDecision {
+            snapshot,
+            keep,
+            reasons: vec![why],
+        });
+    }
     out.sort_by_key(|d| d.snapshot.time);
     Ok(out)
 }
@@ -105,6 +146,13 @@ mod tests {
     use super::*;
     use rstest::rstest;
     use rustic_core::StringList;
+
+    fn policy(rules: &RetentionConfig) -> Policy<'_> {
+        Policy {
+            rules,
+            dependents: &Independent,
+        }
+    }
 
     fn snap(time: &str, source: &str) -> SnapshotFile {
         SnapshotFile {
@@ -142,7 +190,7 @@ mod tests {
     #[case::last1_yearly(RetentionConfig { keep_last: Some(1), keep_yearly: Some(5), ..Default::default() }, 2)]
     fn keep_rules(#[case] rules: RetentionConfig, #[case] kept: usize) {
         let now: Zoned = "2026-11-25T15:00:00+00:00[UTC]".parse().unwrap();
-        let plan = plan_retention(history(), &rules, &now).unwrap();
+        let plan = plan_retention(history(), policy(&rules), &now).unwrap();
         assert_eq!(plan.len(), 42);
         let n = plan.iter().filter(|d| d.keep).count();
         assert_eq!(
@@ -171,7 +219,7 @@ mod tests {
             keep_last: Some(1),
             ..Default::default()
         };
-        let plan = plan_retention(snaps, &rules, &now).unwrap();
+        let plan = plan_retention(snaps, policy(&rules), &now).unwrap();
         let kept: Vec<_> = plan.iter().filter(|d| d.keep).collect();
         assert_eq!(
             kept.len(),
@@ -184,5 +232,84 @@ mod tests {
             .iter()
             .filter(|d| !d.keep)
             .all(|d| d.reasons == ["matched no keep rule"]));
+    }
+
+    fn db_snap(time: &str, kind: &str, description: &str) -> SnapshotFile {
+        let mut s = snap(time, "shop");
+        s.tags = format!("dxbackup,source:shop,kind:{kind}")
+            .parse::<StringList>()
+            .unwrap();
+        s.description = Some(description.into());
+        s
+    }
+
+    #[test]
+    fn keep_last_keeps_the_binlog_chain_of_every_kept_full() {
+        let now: Zoned = "2026-11-25T15:00:00+00:00[UTC]".parse().unwrap();
+        let full = |t: &str, at: i64, file: &str| {
+            db_snap(
+                t,
+                "mysql-full",
+                &format!(
+                    r#"{{"at":{at},"binlog":{{"file":"{file}","position":400}},"gtid":null}}"#
+                ),
+            )
+        };
+        let part = |t: &str, file: &str, offset: u64| {
+            db_snap(
+                t,
+                "binlog",
+                &format!(
+                    r#"{{"parts":[{{"file":"{file}","offset":{offset},"len":100,"first_event":null,"last_event":null,"first_gtid":null,"last_gtid":null,"closed":false}}]}}"#
+                ),
+            )
+        };
+        let snaps = vec![
+            full("2026-11-20T02:00:00+00:00[UTC]", 1, "b.000001"),
+            part("2026-11-20T03:00:00+00:00[UTC]", "b.000001", 0),
+            full("2026-11-21T02:00:00+00:00[UTC]", 2, "b.000002"),
+            part("2026-11-21T03:00:00+00:00[UTC]", "b.000002", 0),
+            part("2026-11-21T04:00:00+00:00[UTC]", "b.000002", 100),
+            full("2026-11-22T02:00:00+00:00[UTC]", 3, "b.000003"),
+            part("2026-11-22T03:00:00+00:00[UTC]", "b.000003", 0),
+            part("2026-11-22T04:00:00+00:00[UTC]", "b.000003", 100),
+            part("2026-11-22T05:00:00+00:00[UTC]", "b.000004", 0),
+        ];
+        let rules = RetentionConfig {
+            keep_last: Some(2),
+            ..Default::default()
+        };
+        let policy = Policy {
+            rules: &rules,
+            dependents: &crate::source::mysql::chain::BinlogChains,
+        };
+        let plan = plan_retention(snaps, policy, &now).unwrap();
+        let fate: Vec<(String, bool)> = plan
+            .iter()
+            .map(|d| (d.snapshot.kind.clone().unwrap(), d.keep))
+            .collect();
+        let expect = [
+            ("mysql-full", false),
+            ("binlog", false),
+            ("mysql-full", true),
+            ("binlog", true),
+            ("binlog", true),
+            ("mysql-full", true),
+            ("binlog", true),
+            ("binlog", true),
+            ("binlog", true),
+        ];
+        let expect: Vec<(String, bool)> = expect.iter().map(|(k, b)| (k.to_string(), *b)).collect();
+        assert_eq!(fate, expect, "{plan:#?}");
+        assert!(
+            plan[4].reasons[0].starts_with("binlog: needed by the chain of full"),
+            "{:?}",
+            plan[4].reasons
+        );
+        assert!(
+            plan[1].reasons[0].contains("below the chain of the oldest kept full"),
+            "{:?}",
+            plan[1].reasons
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod archiver;
 pub mod binlog;
+pub mod chain;
 pub mod dump;
 pub mod mydumper;
 pub mod replay;
@@ -139,12 +140,18 @@ impl Server {
 
     /// A query connection with timeouts, utf8mb4.
     pub fn connect(&self) -> Result<Conn> {
+        self.connect_with(Duration::from_secs(3600))
+    }
+
+    /// A connection whose reads (and writes) give up after `timeout`: for short queries to a
+    /// server that may hang.
+    pub fn connect_with(&self, timeout: Duration) -> Result<Conn> {
         let mut opts = OptsBuilder::new()
             .user(Some(self.user.clone()))
             .pass(self.password.clone())
             .tcp_connect_timeout(Some(Duration::from_secs(10)))
-            .read_timeout(Some(Duration::from_secs(3600)))
-            .write_timeout(Some(Duration::from_secs(600)))
+            .read_timeout(Some(timeout))
+            .write_timeout(Some(timeout.min(Duration::from_secs(600))))
             .init(vec!["SET NAMES utf8mb4"]);
         opts = match (&self.socket, &self.host) {
             (Some(s), _) => opts.socket(Some(s.to_string_lossy().into_owned())),
@@ -264,13 +271,17 @@ pub fn read_password(file: Option<&Path>, env: Option<&str>) -> Result<Option<St
     Ok(None)
 }
 
-/// Starts a client tool with its stderr captured (for the error message if it fails).
+/// Starts a client tool with its stderr captured (for the error message if it fails). The tool
+/// gets SIGKILL when the thread that started it ends (Linux's parent-death signal follows the
+/// spawning thread, not the process): start it from the thread that waits for it, so that no
+/// tool outlives us however we end (a signal, a panic, SIGKILL).
 pub fn spawn_tool(
     cmd: &mut Command,
     stdin: Stdio,
     stdout: Stdio,
 ) -> Result<(std::process::Child, std::thread::JoinHandle<String>)> {
     let tool = cmd.get_program().to_string_lossy().into_owned();
+    die_with_parent(cmd);
     let mut child = cmd
         .stdin(stdin)
         .stdout(stdout)
@@ -282,6 +293,27 @@ pub fn spawn_tool(
         })?;
     let stderr = capture_stderr(&mut child);
     Ok((child, stderr))
+}
+
+/// Asks the kernel to SIGKILL the child when its parent thread dies.
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and calls only
+    // async-signal-safe functions (prctl, getppid); it allocates nothing and takes no lock.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // We may have died between fork and prctl: then nobody would ever signal the child.
+            if libc::getppid() != parent {
+                // (An OS error code: building a message would allocate after fork.)
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Captures a child's stderr (bounded) on a thread, for error messages.

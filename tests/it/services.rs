@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use mariadb::{MariaDb, USER_PASSWORD};
+pub use mariadb::{MariaDb, USER, USER_PASSWORD};
 pub use proxy::Proxy;
 
 use crate::util::require_tool;

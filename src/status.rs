@@ -24,8 +24,14 @@ pub struct Facts {
     pub tier: String,
     /// The newest snapshot (files) or full (mysql).
     pub last_backup: Option<jiff::Timestamp>,
-    /// mysql: when the binlog archive was last known current.
+    /// mysql: when the binlog archiver last reported the archive current (its heartbeat).
     pub archive_current: Option<jiff::Timestamp>,
+    /// mysql: the time of the newest binlog event stored.
+    pub last_binlog_event: Option<jiff::Timestamp>,
+    /// mysql sources whose binlogs are archived: the archiver's flush interval. It reports
+    /// every flush, so silence for more than twice this means no archiver is running.
+    #[serde(skip)]
+    pub binlog_flush: Option<Duration>,
     pub last_drill: Option<Drill>,
 }
 
@@ -58,10 +64,35 @@ pub fn evaluate(facts: Facts, tier: &TierConfig, now: jiff::Timestamp) -> Verdic
         level = level.max(l);
         notes.push(note);
     };
-    let point = facts.last_backup.max(facts.archive_current);
     let age = |t: jiff::Timestamp| {
         Duration::from_secs(now.as_second().saturating_sub(t.as_second()).max(0) as u64)
     };
+    // A heartbeat vouches for the archive only while the archiver keeps reporting; without
+    // it the archive holds what it stored, up to its newest event.
+    let heartbeat = match facts.binlog_flush {
+        Some(flush) => {
+            let alive = facts.archive_current.filter(|t| age(*t) <= flush * 2);
+            if alive.is_none() {
+                let last = facts.archive_current.map_or("never reported".into(), |t| {
+                    format!("last report {} ago", human(age(t)))
+                });
+                raise(
+                    Level::Warning,
+                    format!(
+                        "binlog archiver not running ({last}): start 'dxbackup binlog {}'",
+                        facts.source
+                    ),
+                    &mut notes,
+                );
+            }
+            alive
+        }
+        None => None,
+    };
+    let point = facts
+        .last_backup
+        .max(facts.last_binlog_event)
+        .max(heartbeat);
     let exposure = point.map(age);
     match exposure {
         None => raise(Level::Critical, "no backup yet".into(), &mut notes),
@@ -156,24 +187,103 @@ mod tests {
     }
 
     #[rstest]
-    #[case::fresh_and_drilled(at(60), None, drill(3600, true, 60), Level::Ok)]
-    #[case::nothing(None, None, None, Level::Critical)]
-    #[case::rpo_exceeded(at(2000), None, drill(3600, true, 60), Level::Critical)]
-    #[case::binlogs_keep_it_fresh(at(86400), at(5), drill(3600, true, 60), Level::Ok)]
-    #[case::close_to_rpo(at(800), None, drill(3600, true, 60), Level::Warning)]
-    #[case::never_drilled(at(60), None, None, Level::Warning)]
-    #[case::drill_failed(at(60), None, drill(3600, false, 60), Level::Critical)]
-    #[case::drill_too_slow(at(60), None, drill(3600, true, 7200), Level::Warning)]
-    #[case::drill_stale(at(60), None, drill(40 * 86400, true, 60), Level::Warning)]
+    #[case::reporting(100, at(3), at(20), Level::Ok, Some(3), None)]
+    #[case::binlogs_keep_it_fresh(86400, at(5), at(5), Level::Ok, Some(5), None)]
+    #[case::just_within_two_flushes(100, at(10), at(20), Level::Ok, Some(10), None)]
+    #[case::silent(
+        100,
+        at(11),
+        at(20),
+        Level::Warning,
+        Some(20),
+        Some("binlog archiver not running (last report 11s ago): start 'dxbackup binlog shop'")
+    )]
+    #[case::never_ran(
+        100,
+        None,
+        None,
+        Level::Warning,
+        Some(100),
+        Some("binlog archiver not running (never reported): start 'dxbackup binlog shop'")
+    )]
+    #[case::stale_heartbeat_does_not_vouch(
+        86400,
+        at(300),
+        at(2000),
+        Level::Critical,
+        Some(2000),
+        Some("binlog archiver not running (last report 5m 0s ago)")
+    )]
+    fn archiver_heartbeat(
+        #[case] full_ago: i64,
+        #[case] heartbeat: Option<jiff::Timestamp>,
+        #[case] event: Option<jiff::Timestamp>,
+        #[case] level: Level,
+        #[case] exposure: Option<u64>,
+        #[case] note: Option<&str>,
+    ) {
+        // A source archiving binlogs every 5 s.
+        let facts = Facts {
+            source: "shop".into(),
+            last_backup: at(full_ago),
+            archive_current: heartbeat,
+            last_binlog_event: event,
+            binlog_flush: Some(Duration::from_secs(5)),
+            last_drill: drill(3600, true, 60),
+            ..Facts::default()
+        };
+        let v = evaluate(
+            facts,
+            &tier(),
+            jiff::Timestamp::from_second(1_000_000).unwrap(),
+        );
+        assert_eq!(v.level, level, "{:?}", v.notes);
+        assert_eq!(v.exposure_secs, exposure, "{:?}", v.notes);
+        match note {
+            Some(n) => assert!(v.notes.iter().any(|x| x.contains(n)), "{:?}", v.notes),
+            None => assert!(v.notes.is_empty(), "{:?}", v.notes),
+        }
+    }
+
+    #[test]
+    fn without_an_archiver_only_stored_events_count() {
+        // No archiver expected (binlog = false): a heartbeat says nothing, stored events do.
+        let facts = Facts {
+            last_backup: at(2000),
+            archive_current: at(5),
+            last_binlog_event: at(60),
+            last_drill: drill(3600, true, 60),
+            ..Facts::default()
+        };
+        let v = evaluate(
+            facts,
+            &tier(),
+            jiff::Timestamp::from_second(1_000_000).unwrap(),
+        );
+        assert_eq!(
+            (v.level, v.exposure_secs),
+            (Level::Ok, Some(60)),
+            "{:?}",
+            v.notes
+        );
+    }
+
+    #[rstest]
+    #[case::fresh_and_drilled(at(60), drill(3600, true, 60), Level::Ok)]
+    #[case::nothing(None, None, Level::Critical)]
+    #[case::rpo_exceeded(at(2000), drill(3600, true, 60), Level::Critical)]
+    #[case::close_to_rpo(at(800), drill(3600, true, 60), Level::Warning)]
+    #[case::never_drilled(at(60), None, Level::Warning)]
+    #[case::drill_failed(at(60), drill(3600, false, 60), Level::Critical)]
+    #[case::drill_too_slow(at(60), drill(3600, true, 7200), Level::Warning)]
+    #[case::drill_stale(at(60), drill(40 * 86400, true, 60), Level::Warning)]
     fn verdicts(
         #[case] last_backup: Option<jiff::Timestamp>,
-        #[case] archive: Option<jiff::Timestamp>,
         #[case] drill: Option<Drill>,
         #[case] level: Level,
     ) {
         let facts = Facts {
             last_backup,
-            archive_current: archive,
             last_drill: drill,
             ..Facts::default()
         };

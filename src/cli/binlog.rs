@@ -1,18 +1,21 @@
-//! `dxbackup binlog SOURCE`: the continuous binlog archiver, in the foreground.
+//! `dxbackup binlog SOURCE`: the continuous binlog archiver, in the foreground. It starts
+//! whether or not the server is up (it waits for it), stops cleanly on SIGTERM/SIGINT (a final
+//! flush, then the reader is stopped) and prints one line per stored part: on stdout, or on
+//! stderr with `--json`, whose one document on stdout is the summary at the end.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use clap::Args;
-use mysql::prelude::Queryable;
+use serde::Serialize;
 
 use super::backup::{manifest, meta_files};
 use super::dbarchive::{self, BinlogDescription, PartInfo};
-use super::{Ctx, Exit};
-use crate::catalog::BinlogPartRecord;
-use crate::config::SourceKind;
-use crate::repo::{BackupRequest, Content, Stream};
+use super::{bytes, print_json, signals, Ctx, Exit};
+use crate::catalog::{BinlogPartRecord, Catalog};
+use crate::config::{SourceConfig, SourceKind};
+use crate::manifest::Manifest;
+use crate::repo::{BackupRequest, Content, Repo, Stream};
 use crate::source::mysql::archiver::{part_name, Archiver, Part};
 
 #[derive(Debug, Args)]
@@ -24,10 +27,18 @@ pub struct BinlogArgs {
     pub duration: Option<Duration>,
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
+/// What a run stored, as `--json` prints it at the end.
+#[derive(Debug, Default, Serialize)]
+struct Summary {
+    source: String,
+    parts: usize,
+    bytes: u64,
+    /// Where the archive ends: `FILE:OFFSET`.
+    archived_to: Option<String>,
+    /// The newest event stored (RFC 3339).
+    last_event: Option<String>,
+    last_snapshot: Option<String>,
+    error: Option<String>,
 }
 
 pub fn run(ctx: &Ctx, args: &BinlogArgs) -> anyhow::Result<Exit> {
@@ -38,101 +49,110 @@ pub fn run(ctx: &Ctx, args: &BinlogArgs) -> anyhow::Result<Exit> {
     if src.binlog == Some(false) {
         bail!("source `{name}` has binlog = false; set binlog = true to archive its binlogs");
     }
+    // Nothing here talks to the server: the archiver connects itself, and waits while it is down.
     let server = ctx.mysql_server(name, src, false)?;
-    let mut conn = server.connect()?;
-    let (flavor, _) = server.flavor(&mut conn)?;
     let repo = ctx.open_primary()?;
-    let catalog = ctx.catalog()?;
     let snaps = repo.snapshots()?;
     let parts = dbarchive::parts(&snaps, name);
-    let first_file = match dbarchive::fulls(&snaps, name)
+    let first_file = dbarchive::fulls(&snaps, name)
         .last()
         .and_then(|f| f.binlog.clone())
-    {
-        Some(c) => c.file,
-        None => {
-            let status: Option<(String, u64)> = conn
-                .query_first("SHOW MASTER STATUS")
-                .map_err(server.query_err("SHOW MASTER STATUS"))?
-                .map(|r: mysql::Row| (r.get(0).unwrap_or_default(), r.get(1).unwrap_or_default()));
-            let (file, _) = status.context(
-                "binary logging is off on the server: enable log_bin to archive binlogs",
-            )?;
-            tracing::warn!("no full backup of `{name}` yet: archiving from the current binlog {file}; run 'dxbackup backup {name}'");
-            file
-        }
-    };
-    drop(conn);
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        .map(|c| c.file);
+    if first_file.is_none() && parts.is_empty() {
+        tracing::warn!("no full backup of `{name}` yet: archiving from the server's current binlog; run 'dxbackup backup {name}'");
     }
+    let stop = signals::cooperative_stop();
     if let Some(d) = args.duration {
+        let stop = stop.clone();
         std::thread::spawn(move || {
             std::thread::sleep(d);
-            STOP.store(true, Ordering::Relaxed);
+            stop.set();
         });
     }
     let mut archiver = Archiver {
         server: &server,
-        flavor,
+        flavor: None,
         spool: ctx.state_dir.join("binlog").join(name),
         flush: src.binlog_flush(),
         first_file,
         archived: dbarchive::archived(&parts),
         server_id: 1_000_000 + (std::process::id() % 1_000_000),
     };
-    let base = manifest(ctx, name, "binlog", src);
-    let mut stored = 0usize;
-    let mut store = |parts: Vec<Part>| -> anyhow::Result<()> {
-        let t0 = Instant::now();
+    let mut storer = Storer {
+        ctx,
+        name,
+        src,
+        base: manifest(ctx, name, "binlog", src),
+        catalog: ctx.catalog()?,
+        repo: &repo,
+        summary: Summary {
+            source: name.into(),
+            ..Summary::default()
+        },
+    };
+    let result = archiver.run(stop.as_atomic(), &mut |parts| storer.store(parts));
+    let mut summary = storer.summary;
+    if ctx.global.json {
+        summary.error = result.as_ref().err().map(|e| format!("{e:#}"));
+        print_json(&summary)?;
+    } else if !ctx.global.quiet {
+        println!(
+            "{name}: stored {} binlog part(s), {}",
+            summary.parts,
+            bytes(summary.bytes)
+        );
+    }
+    result.map(|()| Exit::Ok)
+}
+
+/// Stores the parts of each flush in one snapshot and records the heartbeat `status` reads.
+struct Storer<'a> {
+    ctx: &'a Ctx,
+    name: &'a str,
+    src: &'a SourceConfig,
+    base: Manifest,
+    catalog: Catalog,
+    repo: &'a Repo,
+    summary: Summary,
+}
+
+impl Storer<'_> {
+    fn store(&mut self, parts: Vec<Part>) -> anyhow::Result<()> {
+        let name = self.name;
         let key = format!("binlog-current:{name}");
         if parts.is_empty() {
-            catalog.set_meta(&key, &jiff::Timestamp::now().to_string())?;
+            self.catalog
+                .set_meta(&key, &jiff::Timestamp::now().to_string())?;
             return Ok(());
         }
-        let infos: Vec<PartInfo> = parts
-            .iter()
-            .map(|p| PartInfo {
-                file: p.segment.file.clone(),
-                offset: p.offset,
-                len: p.data.len() as u64,
-                first_event: p.segment.first_event.map(i64::from),
-                last_event: p.segment.last_event.map(i64::from),
-                first_gtid: p.segment.first_gtid,
-                last_gtid: p.segment.last_gtid,
-                closed: p.segment.closed,
-            })
-            .collect();
-        let mut m = base.clone();
+        let t0 = Instant::now();
+        let infos: Vec<PartInfo> = parts.iter().map(info).collect();
+        let mut m = self.base.clone();
         m.binlog = Some(parts.iter().map(|p| p.segment.clone()).collect());
         let streams: Vec<Stream> = parts
             .into_iter()
             .map(|p| {
                 let size = p.data.len() as u64;
-                Stream::sized(
-                    part_name(&p.segment.file, p.offset),
-                    size,
-                    std::io::Cursor::new(p.data),
-                )
+                let path = part_name(&p.segment.file, p.offset);
+                Stream::sized(path, size, std::io::Cursor::new(p.data))
             })
             .collect();
         let req = BackupRequest {
             source: name.into(),
             kind: "binlog".into(),
-            tier: src.tier.clone(),
-            host: ctx.host(),
+            tier: self.src.tier.clone(),
+            host: self.ctx.host(),
             content: Content::streams(format!("/binlog/{name}"), streams),
-            meta_files: meta_files(ctx, &m),
-            meta_mtime: ctx.config_mtime,
+            meta_files: meta_files(self.ctx, &m),
+            meta_mtime: self.ctx.config_mtime,
             description: Some(serde_json::to_string(&BinlogDescription {
                 parts: infos.clone(),
             })?),
         };
-        let snap = repo.backup(&req)?.snapshot;
+        let snap = self.repo.backup(&req)?.snapshot;
         for p in &infos {
-            catalog.record_binlog_part(
-                &repo.name,
+            self.catalog.record_binlog_part(
+                &self.repo.name,
                 &BinlogPartRecord {
                     source: name.into(),
                     file: p.file.clone(),
@@ -147,14 +167,62 @@ pub fn run(ctx: &Ctx, args: &BinlogArgs) -> anyhow::Result<Exit> {
                 },
             )?;
             tracing::info!(file = %p.file, bytes = p.len, closed = p.closed, snapshot = %snap.short_id(), ms = t0.elapsed().as_millis() as u64, "binlog part stored");
+            self.report(p, snap.short_id());
         }
-        stored += infos.len();
-        catalog.set_meta(&key, &jiff::Timestamp::now().to_string())?;
+        self.catalog
+            .set_meta(&key, &jiff::Timestamp::now().to_string())?;
         Ok(())
-    };
-    let result = archiver.run(&STOP, &mut store);
-    if !ctx.global.quiet {
-        println!("{name}: stored {stored} binlog part(s)");
     }
-    result.map(|()| Exit::Ok)
+
+    /// One line per stored part, so that a user sees the archiver working.
+    fn report(&mut self, p: &PartInfo, snapshot: &str) {
+        let s = &mut self.summary;
+        s.parts += 1;
+        s.bytes += p.len;
+        s.archived_to = Some(format!("{}:{}", p.file, p.offset + p.len));
+        s.last_snapshot = Some(snapshot.into());
+        let event = p
+            .last_event
+            .and_then(|t| jiff::Timestamp::from_second(t).ok());
+        if let Some(t) = event {
+            s.last_event = Some(t.to_string());
+        }
+        if self.ctx.global.quiet {
+            return;
+        }
+        let line = format!(
+            "{}: {} {}..{} ({}{}), last event {}, snapshot {snapshot}",
+            self.name,
+            p.file,
+            p.offset,
+            p.offset + p.len,
+            bytes(p.len),
+            if p.closed { ", closed" } else { "" },
+            event.map_or("none".into(), |t| t
+                .to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()),
+        );
+        // stdout holds nothing but the one JSON document under --json. A closed stdout or
+        // stderr must not stop the archiving (no `println!` panic).
+        use std::io::Write;
+        let _ = if self.ctx.global.json {
+            writeln!(std::io::stderr(), "{line}")
+        } else {
+            writeln!(std::io::stdout(), "{line}")
+        };
+    }
+}
+
+fn info(p: &Part) -> PartInfo {
+    PartInfo {
+        file: p.segment.file.clone(),
+        offset: p.offset,
+        len: p.data.len() as u64,
+        first_event: p.segment.first_event.map(i64::from),
+        last_event: p.segment.last_event.map(i64::from),
+        first_gtid: p.segment.first_gtid,
+        last_gtid: p.segment.last_gtid,
+        closed: p.segment.closed,
+    }
 }

@@ -1,11 +1,38 @@
-//! Ctrl-C, SIGTERM and SIGHUP end dxbackup through one door: remote connections are closed
-//! first (no `ssh` master of an SFTP repository may outlive us), then the process exits with
-//! 128 + the signal number. A run cut off this way is marked `interrupted` in the catalog at
-//! the next start, and the next backup or copy picks up what it left.
+//! Ctrl-C, SIGTERM and SIGHUP reach dxbackup through one door, a `signal-hook` thread (real
+//! handlers writing to a self-pipe: no signal is blocked anywhere, so no handler is silently
+//! never called, and children start with the default dispositions).
+//!
+//! Short commands: remote connections are closed first (no `ssh` master of an SFTP repository
+//! may outlive us), then the process exits with 128 + the signal number; the client tools we
+//! started die with us (they get a parent-death signal). A run cut off this way is marked
+//! `interrupted` in the catalog at the next start, and the next backup or copy picks up what it
+//! left. Long-running commands (the binlog archiver, later the daemon) call
+//! [`cooperative_stop`] instead: the first signal sets a flag they poll, so they finish their
+//! work (a final flush) and return normally; a second signal still ends the process at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 static STOPPING: AtomicBool = AtomicBool::new(false);
+/// Set by [`cooperative_stop`]: where the first signal goes instead of exiting.
+static COOPERATIVE: OnceLock<StopFlag> = OnceLock::new();
+
+/// A stop request that a long-running command polls.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    pub fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// The flag itself, for library code that takes a plain `&AtomicBool`.
+    pub fn as_atomic(&self) -> &AtomicBool {
+        &self.0
+    }
+}
 
 /// Whether a signal is being handled: the process is about to exit with its code, and the
 /// main thread must not exit first with another one.
@@ -13,38 +40,43 @@ pub fn stopping() -> bool {
     STOPPING.load(Ordering::SeqCst)
 }
 
-/// Blocks the signals in every thread and waits for them in a dedicated one. Call first in
-/// `main`, before any thread starts, so every later thread inherits the mask; child processes
-/// do not (the standard library resets the mask when it spawns them).
+/// From now on the first SIGINT/SIGTERM/SIGHUP sets the returned flag instead of ending the
+/// process; the caller polls it, stops cleanly and returns. A second signal exits at once.
+/// Called once per process (a second call returns the same flag).
+pub fn cooperative_stop() -> StopFlag {
+    COOPERATIVE.get_or_init(StopFlag::default).clone()
+}
+
+/// Installs the handlers and the thread that acts on them. Call first in `main`.
 pub fn install() {
-    // SAFETY: plain POSIX calls on a local, zero-initialized signal set.
-    let set = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            libc::sigaddset(&mut set, s);
-        }
-        if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+    let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            // The default dispositions stay: a signal still ends the process, only less tidily.
+            eprintln!("dxbackup: cannot install signal handlers: {e}");
             return;
         }
-        set
     };
     let spawned = std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            let mut sig: libc::c_int = 0;
-            // SAFETY: `set` is a valid, initialized signal set; `sig` is writable.
-            if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
-                return;
+            let mut asked = false;
+            for sig in signals.forever() {
+                if let (false, Some(flag)) = (asked, COOPERATIVE.get()) {
+                    asked = true;
+                    eprintln!(
+                        "dxbackup: signal {sig}: stopping after the work in hand (send it again to stop at once)"
+                    );
+                    flag.set();
+                    continue;
+                }
+                STOPPING.store(true, Ordering::SeqCst);
+                eprintln!("dxbackup: stopped by signal {sig}; closing remote connections");
+                crate::repo::close_remote_connections();
+                std::process::exit(128 + sig);
             }
-            STOPPING.store(true, Ordering::SeqCst);
-            eprintln!("dxbackup: stopped by signal {sig}; closing remote connections");
-            crate::repo::close_remote_connections();
-            std::process::exit(128 + sig);
         });
-    if spawned.is_err() {
-        // Without the waiting thread the signals must not stay blocked.
-        // SAFETY: as above.
-        unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+    if let Err(e) = spawned {
+        eprintln!("dxbackup: cannot start the signal thread: {e}");
     }
 }

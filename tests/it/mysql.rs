@@ -223,12 +223,21 @@ fn killed_archiver_and_restarted_server_under_load_leave_no_gap() {
         let socket = db.socket.clone();
         move || write_load(&socket, Duration::from_secs(8))
     });
+    let spool = env.path("state/binlog/db");
     let mut archiver = spawn_archiver(&env);
-    std::thread::sleep(Duration::from_secs(3));
+    wait_for_parts(&env, 1);
     archiver.kill().unwrap(); // SIGKILL
     archiver.wait().unwrap();
+    // Its reader dies with it (parent-death signal), so the spool has one writer at a time.
+    wait_for(
+        || reader_of(&spool).is_none(),
+        "the killed archiver's reader is gone",
+    );
     let mut archiver = spawn_archiver(&env);
-    std::thread::sleep(Duration::from_secs(2));
+    wait_for(
+        || reader_of(&spool).is_some(),
+        "the new archiver's reader is connected",
+    );
     db.kill();
     std::thread::sleep(Duration::from_millis(500));
     db.spawn();
@@ -245,6 +254,41 @@ fn killed_archiver_and_restarted_server_under_load_leave_no_gap() {
         db.fingerprint("it_load"),
         "{out}"
     );
+}
+
+/// Waits until the archive holds at least `n` binlog snapshots.
+fn wait_for_parts(env: &Env, n: usize) {
+    wait_for(
+        || {
+            let out = env.run(&["snapshots", "--json"]);
+            let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+            v.as_array()
+                .map_or(0, |a| a.iter().filter(|s| s["kind"] == "binlog").count())
+                >= n
+        },
+        "binlog parts stored",
+    );
+}
+
+/// Polls `done` every 200 ms for at most 60 s.
+fn wait_for(mut done: impl FnMut() -> bool, what: &str) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The pid of a binlog reader writing into `spool`.
+fn reader_of(spool: &std::path::Path) -> Option<i32> {
+    let needle = spool.display().to_string();
+    processes()
+        .into_iter()
+        .find(|(_, cmd)| cmd.starts_with("mariadb-binlog") && cmd.contains(&needle))
+        .map(|(pid, _)| pid)
 }
 
 /// Inserts through one connection until `for_how_long`, reconnecting if the server restarts.
@@ -415,3 +459,6 @@ fn drill_proves_the_backup_and_status_reports_rpo_and_rto() {
     let out = empty.expect(2, &["status"]);
     assert!(out.stdout.contains("the last drill FAILED"), "{out}");
 }
+
+/// SIGTERM, outages, progress lines and `status` findings of the archiver.
+mod archiver;

@@ -1,8 +1,11 @@
 //! The sources part of `status`: per source, last backup, RPO exposure now and last drill
 //! against the tier.
 
+use super::super::dbarchive::BinlogDescription;
 use super::super::{Ctx, Exit};
-use crate::config::SourceKind;
+use crate::catalog::Catalog;
+use crate::config::{SourceConfig, SourceKind};
+use crate::repo::Snapshot;
 use crate::status::{evaluate, human, Drill, Facts, Level, Verdict};
 
 /// Prints the sources part.
@@ -68,7 +71,7 @@ pub fn sources(ctx: &Ctx) -> anyhow::Result<Vec<Verdict>> {
     let now = jiff::Timestamp::now();
     let mut out = Vec::new();
     for (name, src) in &ctx.config.source {
-        let (kind, last_backup, archive_current) = match src.kind {
+        let (kind, last_backup, archive) = match src.kind {
             SourceKind::Files => {
                 let t = snaps
                     .iter()
@@ -77,17 +80,13 @@ pub fn sources(ctx: &Ctx) -> anyhow::Result<Vec<Verdict>> {
                         s.source.as_deref() == Some(name) && s.kind.as_deref() == Some("files")
                     })
                     .map(|s| s.time);
-                ("files", t, None)
+                ("files", t, Archive::default())
             }
             SourceKind::Mysql => {
                 let full = super::super::dbarchive::fulls(&snaps, name)
                     .last()
                     .and_then(|f| jiff::Timestamp::from_second(f.at).ok());
-                let current = catalog
-                    .meta(&format!("binlog-current:{name}"))?
-                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                    .filter(|t| full.is_some_and(|f| *t > f));
-                ("mysql", full, current)
+                ("mysql", full, archive(&catalog, &snaps, name, src)?)
             }
         };
         let last_drill = catalog.last_drill(name)?.map(|d| Drill {
@@ -100,7 +99,9 @@ pub fn sources(ctx: &Ctx) -> anyhow::Result<Vec<Verdict>> {
             kind: kind.into(),
             tier: src.tier.clone(),
             last_backup,
-            archive_current,
+            archive_current: archive.heartbeat,
+            last_binlog_event: archive.last_event,
+            binlog_flush: archive.flush,
             last_drill,
         };
         let tier = ctx
@@ -112,4 +113,42 @@ pub fn sources(ctx: &Ctx) -> anyhow::Result<Vec<Verdict>> {
         out.push(evaluate(facts, &tier, now));
     }
     Ok(out)
+}
+
+/// What status knows of a mysql source's binlog archive.
+#[derive(Default)]
+struct Archive {
+    /// The archiver's last report (every flush).
+    heartbeat: Option<jiff::Timestamp>,
+    last_event: Option<jiff::Timestamp>,
+    /// Set when an archiver is expected: `binlog = true`, or unset and one has reported.
+    flush: Option<std::time::Duration>,
+}
+
+fn archive(
+    catalog: &Catalog,
+    snaps: &[Snapshot],
+    name: &str,
+    src: &SourceConfig,
+) -> anyhow::Result<Archive> {
+    let heartbeat = catalog
+        .meta(&format!("binlog-current:{name}"))?
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let last_event = snaps
+        .iter()
+        .filter(|s| s.source.as_deref() == Some(name) && s.kind.as_deref() == Some("binlog"))
+        .filter_map(|s| serde_json::from_str::<BinlogDescription>(s.description.as_deref()?).ok())
+        .flat_map(|d| d.parts)
+        .filter_map(|p| p.last_event)
+        .max()
+        .and_then(|t| jiff::Timestamp::from_second(t).ok());
+    let expected = match src.binlog {
+        Some(on) => on,
+        None => heartbeat.is_some(),
+    };
+    Ok(Archive {
+        heartbeat,
+        last_event,
+        flush: expected.then(|| src.binlog_flush()),
+    })
 }

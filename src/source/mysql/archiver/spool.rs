@@ -1,0 +1,210 @@
+//! The spool folder, where the reader writes the server's binlog files (row data: private to
+//! us whatever the umask), and how its new whole events become parts to store.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+
+use super::super::binlog::{scan, scan_more, sequence, Segment};
+use super::super::MysqlError;
+use super::{Archiver, Part};
+
+/// Makes the tool create its files readable by us only (0600), whatever umask we inherited.
+pub(super) fn private_files(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: runs in the forked child before exec; umask is async-signal-safe and touches
+    // nothing but the child's own file-creation mask.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
+}
+
+impl Archiver<'_> {
+    /// Creates the spool folder 0700 and makes what an older version left there private too.
+    pub(super) fn prepare_spool(&self) -> Result<(), MysqlError> {
+        let io = |what: &str| {
+            let context = format!("cannot {what} spool {}", self.spool.display());
+            move |source| MysqlError::Io { context, source }
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.spool)
+            .map_err(io("create"))?;
+        // The mode given above is masked by the umask; this one is not.
+        fs::set_permissions(&self.spool, fs::Permissions::from_mode(0o700))
+            .map_err(io("protect"))?;
+        for entry in fs::read_dir(&self.spool).map_err(io("read"))?.flatten() {
+            fs::set_permissions(entry.path(), fs::Permissions::from_mode(0o600))
+                .map_err(io("protect the files of"))?;
+        }
+        Ok(())
+    }
+
+    /// Removes spooled files after `start`: a reader starting there fetches them again, and
+    /// [`collect`](Self::collect) may then take every file followed by another as complete.
+    pub(super) fn forget_after(&self, start: &str) -> Result<(), MysqlError> {
+        for f in self.spooled().map_err(|source| MysqlError::Io {
+            context: format!("cannot read spool {}", self.spool.display()),
+            source,
+        })? {
+            if sequence(&f) > sequence(start) {
+                fs::remove_file(self.spool.join(&f)).map_err(|source| MysqlError::Io {
+                    context: format!("cannot remove {f} from spool {}", self.spool.display()),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The binlog files in the spool, in sequence order.
+    fn spooled(&self) -> std::io::Result<Vec<String>> {
+        let mut files: Vec<String> = fs::read_dir(&self.spool)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|f| sequence(f).is_some())
+            .collect();
+        files.sort_by_key(|f| sequence(f));
+        Ok(files)
+    }
+
+    /// The new whole events of every spooled file, as parts to store. `start` is where the
+    /// running reader started: it writes files in order, each after the server sent all of the
+    /// one before, so a file from there on that another follows is complete, and closed even
+    /// without a rotate event (a server that crashed never wrote one into it).
+    pub(super) fn collect(
+        &mut self,
+        start: &str,
+        scans: &mut BTreeMap<String, Segment>,
+    ) -> anyhow::Result<Vec<Part>> {
+        // Listed before any file is read: a successor seen here means a finished predecessor.
+        let files = self.spooled()?;
+        let newest = files.last().cloned();
+        let mut parts = Vec::new();
+        for f in files {
+            let done = self.archived.get(&f).cloned().unwrap_or_default();
+            if done.closed {
+                continue;
+            }
+            let path = self.spool.join(&f);
+            let seg = match scans.get_mut(&f) {
+                Some(s) => s,
+                None => {
+                    let Some(s) = initial_scan(&f, &path)? else {
+                        continue;
+                    };
+                    scans.entry(f.clone()).or_insert(s)
+                }
+            };
+            extend_scan(seg, &path)?;
+            if sequence(&f) >= sequence(start) && Some(&f) != newest.as_ref() {
+                seg.closed = true;
+            }
+            if seg.size > done.size {
+                let data = read_range(&path, done.size, seg.size)?;
+                parts.push(Part {
+                    segment: seg.clone(),
+                    offset: done.size,
+                    data,
+                });
+            } else if seg.closed && !done.closed && seg.size == done.size {
+                parts.push(Part {
+                    segment: seg.clone(),
+                    offset: done.size,
+                    data: vec![],
+                });
+            }
+            let a = self.archived.entry(f).or_default();
+            a.size = a.size.max(seg.size);
+            a.closed |= seg.closed;
+        }
+        Ok(parts)
+    }
+
+    /// Closed files fully archived are not needed in the spool any more.
+    pub(super) fn clean_spool(&self) {
+        for (f, a) in &self.archived {
+            if a.closed {
+                let _ = fs::remove_file(self.spool.join(f));
+            }
+        }
+    }
+}
+
+fn initial_scan(file: &str, path: &Path) -> anyhow::Result<Option<Segment>> {
+    let mut head = [0u8; 4];
+    let mut f = fs::File::open(path)?;
+    if f.read(&mut head)? < 4 {
+        return Ok(None);
+    }
+    Ok(Some(scan(file, &head)?))
+}
+
+fn extend_scan(seg: &mut Segment, path: &Path) -> anyhow::Result<()> {
+    let mut f = fs::File::open(path)?;
+    f.seek(SeekFrom::Start(seg.size))?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail)?;
+    scan_more(seg, &tail);
+    Ok(())
+}
+
+fn read_range(path: &Path, from: u64, to: u64) -> anyhow::Result<Vec<u8>> {
+    let mut f = fs::File::open(path)?;
+    f.seek(SeekFrom::Start(from))?;
+    let mut data = vec![0u8; (to - from) as usize];
+    f.read_exact(&mut data)?;
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spool_is_private_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("binlog/db");
+        fs::create_dir_all(&spool).unwrap();
+        fs::set_permissions(&spool, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(spool.join("mysql-bin.000001"), b"rows").unwrap();
+        fs::set_permissions(
+            spool.join("mysql-bin.000001"),
+            fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let server = crate::source::mysql::Server {
+            host: None,
+            port: 3306,
+            socket: None,
+            user: "u".into(),
+            password: None,
+        };
+        let archiver = Archiver {
+            server: &server,
+            flavor: None,
+            spool: spool.clone(),
+            flush: std::time::Duration::from_secs(1),
+            first_file: None,
+            archived: BTreeMap::new(),
+            server_id: 1,
+        };
+        archiver.prepare_spool().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&spool), 0o700);
+        assert_eq!(mode(&spool.join("mysql-bin.000001")), 0o600);
+
+        // A tool creating a file there (`touch` asks for 0666, less the umask).
+        let mut touch = Command::new("touch");
+        touch.arg(spool.join("new"));
+        private_files(&mut touch);
+        assert!(touch.status().unwrap().success());
+        assert_eq!(mode(&spool.join("new")), 0o600);
+    }
+}

@@ -22,6 +22,7 @@ mod signals;
 mod snapshots;
 mod stats;
 mod status;
+mod table;
 mod verify;
 
 use std::path::PathBuf;
@@ -217,6 +218,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging(&cli.global);
     crate::repo::set_progress_visible(progress_visible(&cli.global));
+    let json = cli.global.json;
     let result = dispatch(cli);
     if signals::stopping() {
         // The signal thread is closing connections and sets the exit code.
@@ -233,6 +235,10 @@ pub fn main() -> i32 {
                 return 0;
             }
             eprintln!("error: {e:#}");
+            if json {
+                // Machine output stays one document, errors included.
+                let _ = print_json(&serde_json::json!({ "error": format!("{e:#}") }));
+            }
             Exit::Error as i32
         }
     }
@@ -302,6 +308,11 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// `1 snapshot`, `2 snapshots`: counts agree in number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `1.2 GiB`-style sizes.

@@ -14,6 +14,7 @@ pub mod source;
 pub mod stats;
 pub mod status;
 pub mod targets;
+pub mod units;
 
 /// This machine's name, as recorded in snapshots and runs.
 pub fn host_name() -> String {

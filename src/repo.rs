@@ -26,11 +26,13 @@ use serde::Serialize;
 use crate::config::Location;
 pub use backup::{BackupRequest, BackupResult, Content, Stream};
 
-pub use self::opendal::{shutdown as close_remote_connections, RemoteOptions};
+pub use self::opendal::{
+    has_connections as remote_connections_open, shutdown as close_remote_connections, RemoteOptions,
+};
 pub use copy::CopyResult;
 pub use progress::set_progress_visible;
 pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
-pub use retention::{plan_retention, RetentionDecision};
+pub use retention::{plan_retention, Dependents, Independent, Policy, RetentionDecision};
 pub use snapshot::{Snapshot, Summary};
 
 /// Tag every dxbackup snapshot carries, so our snapshots can be told from restic's.

@@ -26,8 +26,12 @@ pub struct Facts {
     pub last_backup: Option<jiff::Timestamp>,
     /// mysql: when the binlog archiver last reported the archive current (its heartbeat).
     pub archive_current: Option<jiff::Timestamp>,
-    /// mysql: the time of the newest binlog event stored.
+    /// mysql: the time of the newest binlog event a restore can reach (past no hole).
     pub last_binlog_event: Option<jiff::Timestamp>,
+    /// mysql: the restorable window, from the oldest full to the end of the archive.
+    pub window: Option<(jiff::Timestamp, jiff::Timestamp)>,
+    /// mysql: holes in the restore chains, each with the times it makes unreachable.
+    pub holes: Vec<String>,
     /// mysql sources whose binlogs are archived: the archiver's flush interval. It reports
     /// every flush, so silence for more than twice this means no archiver is running.
     #[serde(skip)]
@@ -39,6 +43,7 @@ pub struct Facts {
 pub struct Drill {
     pub at: jiff::Timestamp,
     pub ok: bool,
+    #[serde(rename = "rto_secs", with = "crate::units::secs")]
     pub rto: Duration,
 }
 
@@ -115,6 +120,13 @@ pub fn evaluate(facts: Facts, tier: &TierConfig, now: jiff::Timestamp) -> Verdic
             &mut notes,
         ),
         Some(_) => {}
+    }
+    for h in &facts.holes {
+        raise(
+            Level::Critical,
+            format!("restore chain broken: {h}; take a full backup to start a new chain"),
+            &mut notes,
+        );
     }
     match &facts.last_drill {
         None => raise(

@@ -209,7 +209,10 @@ fn repo_findings(
         push(
             Severity::Warning,
             name,
-            format!("{n} snapshot(s) behind the primary; run `dxbackup copy --to {name}`"),
+            format!(
+                "{n} {} behind the primary; run `dxbackup copy --to {name}`",
+                if n == 1 { "snapshot" } else { "snapshots" }
+            ),
         );
     }
     // Freshness: what the repository holds, or, when it cannot be asked, what the last

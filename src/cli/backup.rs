@@ -80,11 +80,22 @@ pub fn run(ctx: &Ctx, args: &BackupArgs) -> anyhow::Result<Exit> {
     } else {
         outcomes.iter().for_each(SourceOutcome::print);
     }
-    Ok(outcomes
-        .iter()
-        .map(SourceOutcome::exit)
-        .max()
-        .unwrap_or(Exit::Ok))
+    Ok(backups_exit(&outcomes))
+}
+
+/// Every source failed: 2; some failed while others succeeded: 1 (partial); else the worst
+/// of the rest (warnings give 1).
+pub fn backups_exit(outcomes: &[SourceOutcome]) -> Exit {
+    let failed = outcomes.iter().filter(|o| o.snapshot.is_none()).count();
+    match failed {
+        0 => outcomes
+            .iter()
+            .map(SourceOutcome::exit)
+            .max()
+            .unwrap_or(Exit::Ok),
+        n if n == outcomes.len() => Exit::Error,
+        _ => Exit::Warning,
+    }
 }
 
 /// Backs up one source, recording the attempt before and the result after.

@@ -93,12 +93,19 @@ pub fn run(ctx: &Ctx, args: &BinlogArgs) -> anyhow::Result<Exit> {
     let result = archiver.run(stop.as_atomic(), &mut |parts| storer.store(parts));
     let mut summary = storer.summary;
     if ctx.global.json {
+        // The error goes into the one document (and on stderr), not into a second one.
         summary.error = result.as_ref().err().map(|e| format!("{e:#}"));
         print_json(&summary)?;
-    } else if !ctx.global.quiet {
+        if let Some(e) = &summary.error {
+            eprintln!("error: {e}");
+            return Ok(Exit::Error);
+        }
+        return Ok(Exit::Ok);
+    }
+    if !ctx.global.quiet {
         println!(
-            "{name}: stored {} binlog part(s), {}",
-            summary.parts,
+            "{name}: stored {}, {}",
+            super::count(summary.parts, "binlog part", "binlog parts"),
             bytes(summary.bytes)
         );
     }

@@ -30,13 +30,13 @@ pub fn run(global: &GlobalArgs) -> anyhow::Result<Exit> {
             Some(ctx) if ok => {
                 let (primary, _) = ctx.primary();
                 println!(
-                    "{}: {} repositories (primary `{primary}`), {} sources, ok",
+                    "{}: {} (primary `{primary}`), {}, ok",
                     path.display(),
-                    ctx.config.repository.len(),
-                    ctx.config.source.len(),
+                    super::count(ctx.config.repository.len(), "repository", "repositories"),
+                    super::count(ctx.config.source.len(), "source", "sources"),
                 );
             }
-            _ => println!("{} problem(s)", problems.len()),
+            _ => println!("{}", super::count(problems.len(), "problem", "problems")),
         }
     }
     Ok(if ok { Exit::Ok } else { Exit::Error })

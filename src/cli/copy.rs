@@ -54,9 +54,9 @@ impl CopyOutcome {
             return;
         }
         println!(
-            "{}: copied {} snapshot(s) from {}, {} in {:.1} s, {:.1} MB/s; {} already there{}",
+            "{}: copied {} from {}, {} in {:.1} s, {:.1} MB/s; {} already there{}",
             self.repository,
-            self.copied.len(),
+            super::count(self.copied.len(), "snapshot", "snapshots"),
             self.from,
             bytes(self.bytes),
             self.duration_secs,

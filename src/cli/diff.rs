@@ -34,6 +34,16 @@ pub fn run(ctx: &Ctx, args: &DiffArgs) -> anyhow::Result<Exit> {
     let repo = ctx.open_primary()?;
     let a = repo.find_snapshot(&args.a, None)?;
     let b = repo.find_snapshot(&args.b, None)?;
+    if a.source != b.source {
+        let name = |s: &Option<String>| s.clone().unwrap_or_else(|| "no source".into());
+        tracing::warn!(
+            "comparing snapshots of two sources ({} {} and {} {}): every difference between them is shown",
+            a.short_id(),
+            name(&a.source),
+            b.short_id(),
+            name(&b.source)
+        );
+    }
     let reader = repo.reader()?;
     let old = by_path(reader.entries(&a, None)?);
     let new = by_path(reader.entries(&b, None)?);

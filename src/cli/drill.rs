@@ -181,7 +181,10 @@ fn drill_mysql(
     // A drill proves the whole window restorable, not only its newest end.
     let health = chain::health(&fulls, &cover);
     if let Some(h) = health.holes.first() {
-        bail!("the restore chain has {} hole(s): {h}", health.holes.len());
+        bail!(
+            "the restore chain has {}: {h}",
+            super::count(health.holes.len(), "hole", "holes")
+        );
     }
     let chain = replay::plan(&fulls, &cover, &Until::Latest)?;
     let reader = repo.reader()?;

@@ -87,18 +87,29 @@ pub fn apply_retention(
 
 pub fn print(o: &ForgetOutcome, detail: bool) {
     if detail {
-        for d in &o.decisions {
-            let s = &d.snapshot;
-            println!(
-                "{:<6}  {}  {}  {:<12}  {:<10}  {}",
-                if d.keep { "keep" } else { "remove" },
-                s.short_id(),
-                s.time.strftime("%Y-%m-%d %H:%M:%S"),
-                s.source.as_deref().unwrap_or("-"),
-                s.kind.as_deref().unwrap_or("-"),
-                d.reasons.join(", ")
-            );
-        }
+        let rows: Vec<Vec<String>> = o
+            .decisions
+            .iter()
+            .map(|d| {
+                let s = &d.snapshot;
+                vec![
+                    if d.keep { "keep" } else { "remove" }.to_string(),
+                    s.short_id().to_string(),
+                    s.time
+                        .to_zoned(jiff::tz::TimeZone::system())
+                        .strftime("%Y-%m-%d %H:%M:%S")
+                        .to_string(),
+                    s.source.clone().unwrap_or_else(|| "-".into()),
+                    s.kind.clone().unwrap_or_else(|| "-".into()),
+                    d.reasons.join(", "),
+                ]
+            })
+            .collect();
+        super::table::print(
+            &["fate", "id", "time", "source", "kind", "why"],
+            &[false; 6],
+            &rows,
+        );
     }
     let verb = if o.dry_run { "would remove" } else { "removed" };
     println!(

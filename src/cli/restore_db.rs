@@ -326,10 +326,10 @@ pub fn print_chain(c: &Chain) {
     );
     for b in &c.binlogs {
         println!(
-            "  + {} ({} in {} part(s), events {} .. {}{})",
+            "  + {} ({} in {}, events {} .. {}{})",
             b.file,
             bytes(b.size),
-            b.parts.len(),
+            super::count(b.parts.len(), "part", "parts"),
             b.first_event.map(local).unwrap_or_default(),
             b.last_event.map(local).unwrap_or_default(),
             if b.closed { "" } else { ", the archive's end" }

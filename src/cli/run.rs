@@ -90,11 +90,7 @@ fn run_inner(
         .iter()
         .map(|(name, src)| backup_one(ctx, &repo, catalog, name, src))
         .collect();
-    let mut exit = backups
-        .iter()
-        .map(SourceOutcome::exit)
-        .max()
-        .unwrap_or(Exit::Ok);
+    let mut exit = super::backup::backups_exit(&backups);
     let retention = if args.no_forget || backups.iter().any(|b| b.snapshot.is_none()) {
         // Never thin out history on a run whose backup failed.
         None

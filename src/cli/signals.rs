@@ -71,7 +71,11 @@ pub fn install() {
                     continue;
                 }
                 STOPPING.store(true, Ordering::SeqCst);
-                eprintln!("dxbackup: stopped by signal {sig}; closing remote connections");
+                if crate::repo::remote_connections_open() {
+                    eprintln!("dxbackup: stopped by signal {sig}; closing remote connections");
+                } else {
+                    eprintln!("dxbackup: stopped by signal {sig}");
+                }
                 crate::repo::close_remote_connections();
                 std::process::exit(128 + sig);
             }

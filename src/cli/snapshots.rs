@@ -16,8 +16,27 @@ pub struct SnapshotsArgs {
 
 pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> anyhow::Result<Exit> {
     let repo = ctx.open_repo(args.repo.as_deref())?;
-    let snaps: Vec<_> = repo
-        .snapshots()?
+    let all = repo.snapshots()?;
+    if let Some(want) = &args.source {
+        // A source no longer configured still has its snapshots listed; a name that is
+        // neither configured nor in the repository is a mistake, as for `backup`.
+        let known = ctx.config.source.contains_key(want)
+            || all
+                .iter()
+                .any(|s| s.source.as_deref() == Some(want.as_str()));
+        if !known {
+            let configured: Vec<&str> = ctx.config.source.keys().map(String::as_str).collect();
+            anyhow::bail!(
+                "no source `{want}`; configured: {}",
+                if configured.is_empty() {
+                    "none".to_string()
+                } else {
+                    configured.join(", ")
+                }
+            );
+        }
+    }
+    let snaps: Vec<_> = all
         .into_iter()
         .filter(|s| args.source.is_none() || s.source == args.source)
         .collect();
@@ -25,36 +44,43 @@ pub fn run(ctx: &Ctx, args: &SnapshotsArgs) -> anyhow::Result<Exit> {
         print_json(&snaps)?;
         return Ok(Exit::Ok);
     }
-    println!(
-        "{:<8}  {:<25}  {:<12}  {:<6}  {:<16}  {:>8}  {:>10}",
-        "id", "time", "source", "kind", "host", "files", "size"
+    let rows: Vec<Vec<String>> = snaps
+        .iter()
+        .map(|s| {
+            let (files, size) = s
+                .summary
+                .as_ref()
+                .map_or((String::new(), String::new()), |m| {
+                    (
+                        (m.files_new + m.files_changed + m.files_unmodified).to_string(),
+                        bytes(m.bytes_processed),
+                    )
+                });
+            let time = s
+                .time
+                .to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S %z")
+                .to_string();
+            vec![
+                s.short_id().to_string(),
+                time,
+                s.source.clone().unwrap_or_else(|| "-".into()),
+                s.kind.clone().unwrap_or_else(|| "-".into()),
+                s.host.clone(),
+                files,
+                size,
+            ]
+        })
+        .collect();
+    super::table::print(
+        &["id", "time", "source", "kind", "host", "files", "size"],
+        &[false, false, false, false, false, true, true],
+        &rows,
     );
-    for s in &snaps {
-        let (files, size) = s
-            .summary
-            .as_ref()
-            .map_or((String::new(), String::new()), |m| {
-                (
-                    (m.files_new + m.files_changed + m.files_unmodified).to_string(),
-                    bytes(m.bytes_processed),
-                )
-            });
-        let time = s
-            .time
-            .to_zoned(jiff::tz::TimeZone::system())
-            .strftime("%Y-%m-%d %H:%M:%S %z")
-            .to_string();
-        println!(
-            "{:<8}  {:<25}  {:<12}  {:<6}  {:<16}  {:>8}  {:>10}",
-            s.short_id(),
-            time,
-            s.source.as_deref().unwrap_or("-"),
-            s.kind.as_deref().unwrap_or("-"),
-            s.host,
-            files,
-            size
-        );
-    }
-    println!("{} snapshot(s) in `{}`", snaps.len(), repo.name);
+    println!(
+        "{} in `{}`",
+        super::count(snaps.len(), "snapshot", "snapshots"),
+        repo.name
+    );
     Ok(Exit::Ok)
 }

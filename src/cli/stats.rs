@@ -23,37 +23,45 @@ pub fn run(ctx: &Ctx, args: &StatsArgs) -> anyhow::Result<Exit> {
     if ctx.global.json {
         print_json(&serde_json::json!({ "runs": runs, "summary": report }))?;
     } else {
-        println!(
-            "{:<20}  {:<12}  {:<11}  {:>9}  {:>10}  {:>10}  {:>9}",
-            "started", "source", "status", "duration", "read", "added", "MB/s"
+        let rows: Vec<Vec<String>> = runs
+            .iter()
+            .map(|r| {
+                let secs = r.duration().map_or(0.0, |d| d.as_secs_f64());
+                let (read, added, speed) =
+                    r.metrics
+                        .as_ref()
+                        .map_or((String::new(), String::new(), String::new()), |m| {
+                            (
+                                bytes(m.bytes_read),
+                                bytes(m.bytes_added),
+                                format!("{:.1}", mb_per_s(m.bytes_read, secs)),
+                            )
+                        });
+                vec![
+                    r.started_at
+                        .to_zoned(jiff::tz::TimeZone::system())
+                        .strftime("%Y-%m-%d %H:%M:%S")
+                        .to_string(),
+                    r.source.clone().unwrap_or_else(|| "-".into()),
+                    format!("{:?}", r.status).to_lowercase(),
+                    format!("{secs:.1} s"),
+                    read,
+                    added,
+                    speed,
+                ]
+            })
+            .collect();
+        super::table::print(
+            &[
+                "started", "source", "status", "duration", "read", "added", "MB/s",
+            ],
+            &[false, false, false, true, true, true, true],
+            &rows,
         );
-        for r in &runs {
-            let secs = r.duration().map_or(0.0, |d| d.as_secs_f64());
-            let (read, added, speed) =
-                r.metrics
-                    .as_ref()
-                    .map_or((String::new(), String::new(), String::new()), |m| {
-                        (
-                            bytes(m.bytes_read),
-                            bytes(m.bytes_added),
-                            format!("{:.1}", mb_per_s(m.bytes_read, secs)),
-                        )
-                    });
-            println!(
-                "{:<20}  {:<12}  {:<11}  {:>8.1}s  {:>10}  {:>10}  {:>9}",
-                r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-                r.source.as_deref().unwrap_or("-"),
-                format!("{:?}", r.status).to_lowercase(),
-                secs,
-                read,
-                added,
-                speed
-            );
-        }
         let fmt = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| format!("{v:.1}{unit}"));
         println!(
-            "{} runs ({} ok, {} failed); average duration {}, average speed {}, average added {}",
-            report.runs,
+            "{} ({} ok, {} failed); average duration {}, average speed {}, average added {}",
+            super::count(report.runs, "run", "runs"),
             report.succeeded,
             report.failed,
             fmt(report.avg_duration_secs, " s"),

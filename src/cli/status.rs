@@ -82,7 +82,12 @@ pub fn targets_section(ctx: &Ctx) -> anyhow::Result<TargetsReport> {
                     state.space = disk_space(&ctx.resolve(Path::new(&p)));
                 }
                 if let (Some(t), Ok(p)) = (&target, &primary) {
-                    match p.missing_in(t, &ctx.retention_of(name), &now) {
+                    let rules = ctx.retention_of(name);
+                    let policy = crate::repo::Policy {
+                        rules: &rules,
+                        dependents: &crate::source::mysql::chain::BinlogChains,
+                    };
+                    match p.missing_in(t, policy, &now) {
                         Ok(m) => state.behind = Some(m.len()),
                         Err(e) => state.unreachable = Some(e.to_string()),
                     }
@@ -174,8 +179,8 @@ pub fn print_targets(r: &TargetsReport) {
                     .newest
                     .map_or("none".into(), |t| format!("{} ago", ago(t)));
                 parts.push(format!(
-                    "{} snapshot(s), newest {newest}",
-                    s.snapshots.unwrap_or(0)
+                    "{}, newest {newest}",
+                    super::count(s.snapshots.unwrap_or(0), "snapshot", "snapshots")
                 ));
             }
         }
@@ -236,11 +241,11 @@ fn rule_line(v: &Verdict) -> String {
         .as_ref()
         .map_or("none".into(), |c| format!("{} {}", c.name, age(c.age_secs)));
     format!(
-        "3-2-1 {}: {} copies ({}), {} media ({}), off-site: {offsite}",
+        "3-2-1 {}: {} ({}), {} ({}), off-site: {offsite}",
         if v.rule.holds { "holds" } else { "BROKEN" },
-        copies.len(),
+        super::count(copies.len(), "copy", "copies"),
         copies.join(", "),
-        media.len(),
+        super::count(media.len(), "medium", "media"),
         media.join(", "),
     )
 }

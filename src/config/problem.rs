@@ -67,7 +67,12 @@ pub enum ConfigError {
 }
 
 fn render_all(path: &Path, problems: &[Problem]) -> String {
-    let mut s = format!("{} problem(s) in config {}", problems.len(), path.display());
+    let what = if problems.len() == 1 {
+        "problem"
+    } else {
+        "problems"
+    };
+    let mut s = format!("{} {what} in config {}", problems.len(), path.display());
     for p in problems {
         s += "\n";
         s += &p.render(path);

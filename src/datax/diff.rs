@@ -22,8 +22,8 @@ pub enum ChangeKind {
 
 /// One difference between two job documents.
 ///
-/// `old`/`new` are compact JSON of the (masked) values: strings quoted,
-/// objects and arrays whole, and any secret rendered as `"******"`. `old` is
+/// `old`/`new` are the (masked) values themselves: objects and arrays whole,
+/// any secret as the string `"******"`; shown as compact JSON (strings quoted). `old` is
 /// `None` exactly for [`ChangeKind::Added`], `new` exactly for
 /// [`ChangeKind::Removed`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,14 +33,14 @@ pub struct Change {
     /// The document root itself is `$`.
     pub path: String,
     pub kind: ChangeKind,
-    pub old: Option<String>,
-    pub new: Option<String>,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
 }
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let old = self.old.as_deref().unwrap_or("null");
-        let new = self.new.as_deref().unwrap_or("null");
+        let show = |v: &Option<Value>| v.as_ref().map_or("null".to_string(), Value::to_string);
+        let (old, new) = (show(&self.old), show(&self.new));
         match self.kind {
             ChangeKind::Added => write!(f, "+ {}: {new}", self.path),
             ChangeKind::Removed => write!(f, "- {}: {old}", self.path),
@@ -145,7 +145,7 @@ fn diff_object(
     }
 }
 
-fn change(path: &str, kind: ChangeKind, old: Option<String>, new: Option<String>) -> Change {
+fn change(path: &str, kind: ChangeKind, old: Option<Value>, new: Option<Value>) -> Change {
     let path = if path.is_empty() { "$" } else { path };
     Change {
         path: path.to_owned(),
@@ -180,17 +180,17 @@ fn same_number(a: &Number, b: &Number) -> bool {
     a == b || ((a.is_f64() || b.is_f64()) && a.as_f64() == b.as_f64())
 }
 
-fn masked() -> String {
-    Value::String(MASK.to_owned()).to_string()
+fn masked() -> Value {
+    Value::String(MASK.to_owned())
 }
 
-fn render(v: &Value) -> String {
+fn render(v: &Value) -> Value {
     let mut v = v.clone();
     mask_secrets(&mut v);
-    v.to_string()
+    v
 }
 
-fn render_under(key: &str, v: &Value) -> String {
+fn render_under(key: &str, v: &Value) -> Value {
     if is_secret_key(key) {
         masked()
     } else {
@@ -292,7 +292,7 @@ mod tests {
         let json = serde_json::to_value(&changes[0]).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"path":"$","kind":"modified","old":"1","new":"\"x\""})
+            serde_json::json!({"path":"$","kind":"modified","old":1,"new":"x"})
         );
     }
 

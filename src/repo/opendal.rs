@@ -113,6 +113,15 @@ pub fn backend(
     }))
 }
 
+/// Whether any remote repository has been opened (so there are connections to close).
+pub fn has_connections() -> bool {
+    SHARED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(|s| !s.operators.is_empty())
+}
+
 /// Closes every remote connection: drops the operators, so each pooled SFTP connection asks
 /// its `ssh` master to exit; waits for that; tells any master still running to exit itself;
 /// then stops the runtime. Call before the process exits; later remote access opens anew.

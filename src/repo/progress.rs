@@ -25,7 +25,7 @@ impl ProgressBars for Bars {
             ProgressType::Spinner => "{spinner} {prefix:30} {elapsed}",
             ProgressType::Counter => "{spinner} {prefix:30} {bar:30} {pos}/{len} {elapsed}",
             ProgressType::Bytes => {
-                "{spinner} {prefix:30} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+                "{spinner} {prefix:30} {bar:30} {bytes}/{total_bytes} {decimal_bytes_per_sec} eta {eta}"
             }
         };
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())

@@ -25,7 +25,9 @@ pub struct RestoreReport {
     /// (path, what went wrong): damaged data, a refused path, a write error.
     pub failed: Vec<(PathBuf, String)>,
     /// Fast mode: when `conf/` and `job/` were complete and usable.
+    #[serde(rename = "core_ready_after_secs", with = "crate::units::secs::option")]
     pub core_ready_after: Option<Duration>,
+    #[serde(rename = "duration_secs", with = "crate::units::secs")]
     pub duration: Duration,
 }
 

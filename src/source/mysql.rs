@@ -21,17 +21,19 @@ use mysql::{Conn, OptsBuilder};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MysqlError {
-    #[error("cannot connect to {target} as `{user}`: {source}; check host/port/socket, the user and its password")]
+    // The driver's error is shown through `cause()`, not as an error source: its Display
+    // wraps the server's message in Rust debug syntax, and `{:#}` would print it twice.
+    #[error("cannot connect to {target} as `{user}`: {}; check host/port/socket, the user and its password", cause(.error))]
     Connect {
         target: String,
         user: String,
-        source: mysql::Error,
+        error: mysql::Error,
     },
-    #[error("{what} on {target}: {source}")]
+    #[error("{what} on {target}: {}", cause(.error))]
     Query {
         target: String,
         what: String,
-        source: mysql::Error,
+        error: mysql::Error,
     },
     #[error("{tool} failed ({status}): {stderr}")]
     Tool {
@@ -49,6 +51,15 @@ pub enum MysqlError {
 }
 
 pub type Result<T, E = MysqlError> = std::result::Result<T, E>;
+
+/// The server's own words (`ERROR 1045 (28000): Access denied ...`), or the driver's.
+fn cause(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(m) => format!("ERROR {} ({}): {}", m.code, m.state, m.message),
+        mysql::Error::IoError(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
 
 /// Where a server is and who we are on it.
 #[derive(Clone)]
@@ -160,10 +171,10 @@ impl Server {
                 .tcp_port(self.port)
                 .prefer_socket(false),
         };
-        Conn::new(opts).map_err(|source| MysqlError::Connect {
+        Conn::new(opts).map_err(|error| MysqlError::Connect {
             target: self.describe(),
             user: self.user.clone(),
-            source,
+            error,
         })
     }
 
@@ -172,10 +183,10 @@ impl Server {
         what: impl Into<String>,
     ) -> impl FnOnce(mysql::Error) -> MysqlError + '_ {
         let what = what.into();
-        move |source| MysqlError::Query {
+        move |error| MysqlError::Query {
             target: self.describe(),
             what,
-            source,
+            error,
         }
     }
 

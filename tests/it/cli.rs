@@ -46,7 +46,12 @@ fn unknown_keys_are_all_reported_at_once_with_lines() {
 fn config_check_passes_on_the_examples_without_showing_secrets() {
     let env = Env::new();
     let out = env.ok(&["config", "check"]);
-    assert!(out.stdout.contains("ok"), "{out}");
+    assert!(
+        out.stdout
+            .trim_end()
+            .ends_with("1 repository (primary `main`), 1 source, ok"),
+        "{out}"
+    );
     assert!(
         !out.stdout.contains(crate::util::PASSWORD) && !out.stderr.contains(crate::util::PASSWORD),
         "{out}"

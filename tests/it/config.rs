@@ -79,7 +79,7 @@ fn config_check_proves_mysql_passwords_without_showing_them() {
         assert!(out.stdout.contains(w), "missing `{w}`\n{out}");
     }
     assert!(out.stdout.contains("is empty"), "{out}");
-    assert!(out.stdout.contains("2 problem(s)"), "{out}");
+    assert!(out.stdout.contains("2 problems"), "{out}");
 
     fs::remove_file(env.path("shop.password")).unwrap();
     let out = env.expect(2, &["config", "check"]);
@@ -120,7 +120,7 @@ fn seven_mistakes_in_several_tables_are_reported_in_one_run_in_line_order() {
             "`{line}` is not `{w}`\n{out}"
         );
     }
-    assert_eq!(lines[7], "7 problem(s)", "{out}");
+    assert_eq!(lines[7], "7 problems", "{out}");
     for hint in ["password-file", "disk", "root", "keep-daily"] {
         let h = format!("  hint: did you mean `{hint}`?");
         assert!(out.stdout.contains(&h), "missing `{h}`\n{out}");
@@ -172,7 +172,7 @@ fn the_config_stored_in_a_snapshot_passes_config_check_once_its_secrets_are_supp
     assert!(problems[0].starts_with(&repo), "{out}");
     let src = format!("source.shop.password-file: {why}; point it at the file holding the MySQL password of `backup`");
     assert!(problems[1].contains(&src), "{out}");
-    assert_eq!(out.stdout.lines().last(), Some("2 problem(s)"), "{out}");
+    assert_eq!(out.stdout.lines().last(), Some("2 problems"), "{out}");
 
     // Supplied, the stored config is a working config: it opens the repository.
     let removed = "\"<removed>\"";

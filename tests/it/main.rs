@@ -1,14 +1,17 @@
 //! One integration test binary: every test drives the real `dxbackup` binary (and, where a
 //! promise involves it, the real `restic`) against real repositories in temporary folders.
 
+mod chains;
 mod cli;
 mod config;
 mod damage;
 mod files;
 mod interop;
+mod json;
 mod mydumper;
 mod mysql;
 mod privacy;
+mod restoredb;
 mod services;
 mod targets;
 mod util;

@@ -134,7 +134,7 @@ fn run_copies_to_sftp_and_s3_and_restic_reads_every_copy() {
     for t in ["nas", "cloud"] {
         assert!(
             out.stdout
-                .contains(&format!("{t}: copied 1 snapshot(s) from main")),
+                .contains(&format!("{t}: copied 1 snapshot from main")),
             "{out}"
         );
     }

@@ -1,11 +1,12 @@
 //! The sources part of `status`: per source, last backup, RPO exposure now and last drill
 //! against the tier.
 
-use super::super::dbarchive::BinlogDescription;
+use super::super::dbarchive;
 use super::super::{Ctx, Exit};
 use crate::catalog::Catalog;
 use crate::config::{SourceConfig, SourceKind};
 use crate::repo::Snapshot;
+use crate::source::mysql::chain;
 use crate::status::{evaluate, human, Drill, Facts, Level, Verdict};
 
 /// Prints the sources part.
@@ -48,6 +49,13 @@ pub fn print_sources(verdicts: &[Verdict]) {
                 ))),
             drill
         );
+        if let Some((from, to)) = f.window {
+            println!(
+                "         restorable from {} to {}",
+                chain::local(from.as_second()),
+                chain::local(to.as_second())
+            );
+        }
         for n in &v.notes {
             println!("         - {n}");
         }
@@ -101,6 +109,8 @@ pub fn sources(ctx: &Ctx) -> anyhow::Result<Vec<Verdict>> {
             last_backup,
             archive_current: archive.heartbeat,
             last_binlog_event: archive.last_event,
+            window: archive.window,
+            holes: archive.holes,
             binlog_flush: archive.flush,
             last_drill,
         };
@@ -121,6 +131,8 @@ struct Archive {
     /// The archiver's last report (every flush).
     heartbeat: Option<jiff::Timestamp>,
     last_event: Option<jiff::Timestamp>,
+    window: Option<(jiff::Timestamp, jiff::Timestamp)>,
+    holes: Vec<String>,
     /// Set when an archiver is expected: `binlog = true`, or unset and one has reported.
     flush: Option<std::time::Duration>,
 }
@@ -134,14 +146,15 @@ fn archive(
     let heartbeat = catalog
         .meta(&format!("binlog-current:{name}"))?
         .and_then(|t| t.parse::<jiff::Timestamp>().ok());
-    let last_event = snaps
-        .iter()
-        .filter(|s| s.source.as_deref() == Some(name) && s.kind.as_deref() == Some("binlog"))
-        .filter_map(|s| serde_json::from_str::<BinlogDescription>(s.description.as_deref()?).ok())
-        .flat_map(|d| d.parts)
-        .filter_map(|p| p.last_event)
-        .max()
-        .and_then(|t| jiff::Timestamp::from_second(t).ok());
+    // What a restore can reach, proven as the planner proves it: past no hole.
+    let health = chain::health(
+        &dbarchive::fulls(snaps, name),
+        &dbarchive::coverage(snaps, name),
+    );
+    let ts = |t: i64| jiff::Timestamp::from_second(t).ok();
+    let window = health.window.and_then(|(a, b)| Some((ts(a)?, ts(b)?)));
+    let last_event = window.map(|w| w.1);
+    let holes = health.holes.iter().map(ToString::to_string).collect();
     let expected = match src.binlog {
         Some(on) => on,
         None => heartbeat.is_some(),
@@ -149,6 +162,8 @@ fn archive(
     Ok(Archive {
         heartbeat,
         last_event,
+        window,
+        holes,
         flush: expected.then(|| src.binlog_flush()),
     })
 }

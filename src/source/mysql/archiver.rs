@@ -272,7 +272,7 @@ impl Drop for Reader {
 /// down, too many connections) rather than needing the user.
 fn retryable(e: &MysqlError) -> bool {
     let source = match e {
-        MysqlError::Connect { source, .. } | MysqlError::Query { source, .. } => source,
+        MysqlError::Connect { error, .. } | MysqlError::Query { error, .. } => error,
         MysqlError::Tool { .. } | MysqlError::Io { .. } | MysqlError::Invalid(_) => return false,
     };
     match source {
@@ -363,13 +363,13 @@ mod tests {
         let refused = MysqlError::Connect {
             target: "t".into(),
             user: "u".into(),
-            source: io,
+            error: io,
         };
         assert!(retryable(&refused));
         let denied = MysqlError::Connect {
             target: "t".into(),
             user: "u".into(),
-            source: mysql::Error::MySqlError(mysql::MySqlError {
+            error: mysql::Error::MySqlError(mysql::MySqlError {
                 state: "28000".into(),
                 message: "Access denied".into(),
                 code: 1045,

@@ -9,6 +9,7 @@ mod locate;
 mod location;
 mod parse;
 mod problem;
+mod schedule;
 mod stored;
 mod suggest;
 mod validate;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub use locate::locate_sorted;
 pub use location::{BucketService, Location, LocationError};
 pub use problem::{ConfigError, Problem};
+pub use schedule::{JobKind, LoadConfig, ModeSetting, Percent, ScheduleConfig};
 pub use stored::{is_removed, removed_secrets, stored_text, REMOVED};
 pub use validate::validate;
 
@@ -42,6 +44,9 @@ pub struct Config {
     pub tier: BTreeMap<String, TierConfig>,
     pub retention: RetentionConfig,
     pub stats: StatsConfig,
+    /// Empty: the daemon follows the seed's plan (`crate::schedule::effective`).
+    pub schedule: BTreeMap<String, ScheduleConfig>,
+    pub load: LoadConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

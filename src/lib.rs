@@ -10,6 +10,7 @@ pub mod datax;
 pub mod manifest;
 pub mod repo;
 pub mod restore;
+pub mod schedule;
 pub mod source;
 pub mod stats;
 pub mod status;

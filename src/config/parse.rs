@@ -16,7 +16,16 @@ use toml::Value;
 use super::{default_tiers, locate, suggest, Config, Problem};
 
 /// The keys of the top level, in the order the README documents them.
-const TOP_LEVEL: [&str; 6] = ["host", "repository", "source", "tier", "retention", "stats"];
+const TOP_LEVEL: [&str; 8] = [
+    "host",
+    "repository",
+    "source",
+    "tier",
+    "retention",
+    "stats",
+    "schedule",
+    "load",
+];
 
 /// More rounds than any entry has keys: a guard against a value that never goes through.
 const MAX_ROUNDS: usize = 64;
@@ -48,6 +57,8 @@ pub fn parse_lenient(text: &str) -> Result<Parsed, Problem> {
             "host" => p.config.host = p.entry(&key, value).flatten(),
             "retention" => p.config.retention = p.entry(&key, value).unwrap_or_default(),
             "stats" => p.config.stats = p.entry(&key, value).unwrap_or_default(),
+            "load" => p.config.load = p.entry(&key, value).unwrap_or_default(),
+            "schedule" => p.config.schedule = p.section(&key, value),
             "repository" => p.config.repository = p.section(&key, value),
             "source" => p.config.source = p.section(&key, value),
             "tier" => {
@@ -191,6 +202,7 @@ fn stand_in<T: DeserializeOwned>(value: &mut Value, path: &[String]) -> bool {
     let candidates = [
         Value::String("1h".into()),
         Value::String("files".into()),
+        Value::String("run".into()),
         Value::Integer(0),
         Value::Boolean(false),
         Value::Array(Vec::new()),

@@ -184,6 +184,23 @@ keep-yearly = 3
 warn-avg-duration = "2h"
 warn-min-mb-per-s = 5.5
 speed-min-bytes = 1048576
+
+[schedule.nightly]
+cron = "0 2 * * *"
+job = "run"
+sources = ["datax", "shop"]
+mode = "light"
+timeout = "6h"
+
+[schedule.check]
+cron = "0 0 9 * * 1"
+job = "verify"
+read-data = "2.5%"
+
+[load]
+light-above = 0.8
+minimal-above = 2.5
+max-defer = "12h"
 "#;
 
     const SECRETS: [&str; 5] = [

@@ -48,6 +48,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must not be negative",
         ));
     }
+    super::schedule::validate(config, &mut problems);
     problems
 }
 
@@ -267,7 +268,7 @@ fn remote_keys(key: &str, repo: &RepositoryConfig, loc: &Location, problems: &mu
     }
 }
 
-fn check_name(key: &str, name: &str, problems: &mut Vec<Problem>) {
+pub(super) fn check_name(key: &str, name: &str, problems: &mut Vec<Problem>) {
     let ok = !name.is_empty()
         && name
             .chars()

@@ -7,14 +7,12 @@ mod binlog;
 mod config_check;
 mod context;
 mod copy;
-mod dbarchive;
 mod diff;
 mod discover;
 mod drill;
 mod forget;
 mod init;
 mod log;
-mod mysql_full;
 mod restore;
 mod restore_db;
 mod run;
@@ -79,6 +77,9 @@ pub struct GlobalArgs {
     /// More detail on stderr (repeat for more)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// How long to wait for a repository another process has locked [default: 5m]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub lock_wait: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -217,7 +218,6 @@ pub fn main() -> i32 {
     signals::install();
     let cli = Cli::parse();
     init_logging(&cli.global);
-    crate::repo::set_progress_visible(progress_visible(&cli.global));
     let json = cli.global.json;
     let result = dispatch(cli);
     if signals::stopping() {
@@ -289,6 +289,15 @@ fn init_logging(g: &GlobalArgs) {
         .try_init();
 }
 
+/// The exit code of a job that ended at `level` (Nagios: 0 ok, 1 warning, 2 critical).
+pub fn exit_of(level: crate::status::Level) -> Exit {
+    match level {
+        crate::status::Level::Ok => Exit::Ok,
+        crate::status::Level::Warning => Exit::Warning,
+        crate::status::Level::Critical => Exit::Error,
+    }
+}
+
 fn progress_visible(g: &GlobalArgs) -> bool {
     use std::io::IsTerminal;
     !g.quiet && !g.json && std::io::stderr().is_terminal()
@@ -310,24 +319,8 @@ pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `1 snapshot`, `2 snapshots`: counts agree in number.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// `1.2 GiB`-style sizes.
-pub fn bytes(n: u64) -> String {
-    bytesize::ByteSize(n).display().iec().to_string()
-}
-
-/// Megabytes (10^6) per second, the seed's unit.
-pub fn mb_per_s(bytes: u64, secs: f64) -> f64 {
-    if secs <= 0.0 {
-        0.0
-    } else {
-        bytes as f64 / 1e6 / secs
-    }
-}
+pub use crate::job::count;
+pub use crate::units::{bytes, mb_per_s};
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,9 @@
 //! key and `locate` turns that key path back into a line and column of the original text.
 
 mod locate;
-mod location;
 mod parse;
 mod problem;
+mod resolve;
 mod schedule;
 mod stored;
 mod suggest;
@@ -21,9 +21,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::repo::{BucketService, Location, LocationError};
 pub use locate::locate_sorted;
-pub use location::{BucketService, Location, LocationError};
 pub use problem::{ConfigError, Problem};
+pub use resolve::credential_env;
 pub use schedule::{JobKind, LoadConfig, ModeSetting, Percent, ScheduleConfig};
 pub use stored::{is_removed, removed_secrets, stored_text, REMOVED};
 pub use validate::validate;
@@ -277,6 +278,28 @@ pub struct RetentionConfig {
 impl RetentionConfig {
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
+    }
+
+    /// The storage engine's form of these rules.
+    pub fn keep_rules(&self) -> crate::repo::KeepRules {
+        crate::repo::KeepRules {
+            keep_last: self.keep_last,
+            keep_hourly: self.keep_hourly,
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_yearly: self.keep_yearly,
+        }
+    }
+}
+
+impl From<KnownHosts> for crate::repo::HostKeys {
+    fn from(k: KnownHosts) -> Self {
+        match k {
+            KnownHosts::Strict => Self::Strict,
+            KnownHosts::Add => Self::AddNew,
+            KnownHosts::Accept => Self::Accept,
+        }
     }
 }
 

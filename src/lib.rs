@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod datax;
+pub mod job;
 pub mod manifest;
 pub mod repo;
 pub mod restore;

@@ -7,6 +7,7 @@
 mod backup;
 mod copy;
 mod local;
+mod location;
 mod opendal;
 mod progress;
 mod read;
@@ -23,16 +24,18 @@ use rustic_core::{
 };
 use serde::Serialize;
 
-use crate::config::Location;
 pub use backup::{BackupRequest, BackupResult, Content, Stream};
+pub use location::{BucketService, Location, LocationError};
 
 pub use self::opendal::{
-    has_connections as remote_connections_open, shutdown as close_remote_connections, RemoteOptions,
+    has_connections as remote_connections_open, shutdown as close_remote_connections, HostKeys,
+    RemoteOptions,
 };
 pub use copy::CopyResult;
-pub use progress::set_progress_visible;
 pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
-pub use retention::{plan_retention, Dependents, Independent, Policy, RetentionDecision};
+pub use retention::{
+    plan_retention, Dependents, Independent, KeepRules, Policy, RetentionDecision,
+};
 pub use snapshot::{Snapshot, Summary};
 
 /// Tag every dxbackup snapshot carries, so our snapshots can be told from restic's.
@@ -127,6 +130,8 @@ pub struct RepoSpec {
     pub remote: RemoteOptions,
     /// zstd level for a new repository (stored in its config, used by every writer).
     pub compression: i32,
+    /// Draw progress bars on stderr (a terminal, not `--quiet`/`--json`, not the daemon).
+    pub progress: bool,
 }
 
 /// An open repository.
@@ -174,7 +179,7 @@ fn backends(spec: &RepoSpec) -> Result<Repository<()>> {
     let be = raw_backends(spec)?;
     // A cache only helps remote repositories; for local ones it would copy every tree twice.
     let opts = RepositoryOptions::default().no_cache(true);
-    Repository::new_with_progress(&opts, &be, progress::Bars)
+    Repository::new_with_progress(&opts, &be, progress::Bars(spec.progress))
         .ctx(|| format!("cannot use repository `{}`", spec.name))
 }
 

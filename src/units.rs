@@ -1,6 +1,20 @@
 //! Units as dxbackup shows them: sizes in IEC units (`1.2 GiB`), speeds in MB/s (10^6 bytes,
 //! the seed's unit), and durations in machine output as plain seconds.
 
+/// `1.2 GiB`-style sizes.
+pub fn bytes(n: u64) -> String {
+    bytesize::ByteSize(n).display().iec().to_string()
+}
+
+/// Megabytes (10^6) per second, the seed's unit.
+pub fn mb_per_s(bytes: u64, secs: f64) -> f64 {
+    if secs <= 0.0 {
+        0.0
+    } else {
+        bytes as f64 / 1e6 / secs
+    }
+}
+
 /// Serializes a `Duration` as seconds (a float), the one form `--json` uses.
 pub mod secs {
     use std::time::Duration;

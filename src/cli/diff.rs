@@ -1,14 +1,9 @@
 //! `dxbackup diff A B`
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use clap::Args;
-use serde::Serialize;
 
 use super::{bytes, print_json, Ctx, Exit};
-use crate::datax::{diff_json, Change};
-use crate::repo::{Entry, EntryKind, Reader};
+use crate::job::diff::{diff, Diff};
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -18,56 +13,8 @@ pub struct DiffArgs {
     pub b: String,
 }
 
-#[derive(Debug, Serialize)]
-struct FileChange {
-    path: PathBuf,
-    /// added, removed, modified, metadata
-    change: &'static str,
-    old_size: Option<u64>,
-    new_size: Option<u64>,
-    /// For JSON files (DataX jobs): what changed, by JSON path, secrets masked.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    json: Vec<Change>,
-}
-
 pub fn run(ctx: &Ctx, args: &DiffArgs) -> anyhow::Result<Exit> {
-    let repo = ctx.open_primary()?;
-    let a = repo.find_snapshot(&args.a, None)?;
-    let b = repo.find_snapshot(&args.b, None)?;
-    if a.source != b.source {
-        let name = |s: &Option<String>| s.clone().unwrap_or_else(|| "no source".into());
-        tracing::warn!(
-            "comparing snapshots of two sources ({} {} and {} {}): every difference between them is shown",
-            a.short_id(),
-            name(&a.source),
-            b.short_id(),
-            name(&b.source)
-        );
-    }
-    let reader = repo.reader()?;
-    let old = by_path(reader.entries(&a, None)?);
-    let new = by_path(reader.entries(&b, None)?);
-    let mut changes = Vec::new();
-    for (path, o) in &old {
-        match new.get(path) {
-            None => changes.push(change(path, "removed", Some(o), None)),
-            Some(n) if !o.same_content(n) => {
-                let mut c = change(path, "modified", Some(o), Some(n));
-                c.json = json_changes(&reader, path, o, n);
-                changes.push(c);
-            }
-            Some(n) if o.meta.mode != n.meta.mode => {
-                changes.push(change(path, "metadata", Some(o), Some(n)))
-            }
-            Some(_) => {}
-        }
-    }
-    for (path, n) in &new {
-        if !old.contains_key(path) {
-            changes.push(change(path, "added", None, Some(n)));
-        }
-    }
-    changes.sort_by(|x, y| x.path.cmp(&y.path));
+    let Diff { a, b, changes } = diff(ctx, &args.a, &args.b)?;
     if ctx.global.json {
         print_json(&changes)?;
         return Ok(Exit::Ok);
@@ -98,43 +45,4 @@ pub fn run(ctx: &Ctx, args: &DiffArgs) -> anyhow::Result<Exit> {
         count("modified") + count("metadata")
     );
     Ok(Exit::Ok)
-}
-
-fn by_path(entries: Vec<Entry>) -> BTreeMap<PathBuf, Entry> {
-    entries
-        .into_iter()
-        .filter(|e| !matches!(e.kind, EntryKind::Dir))
-        .map(|e| (e.path.clone(), e))
-        .collect()
-}
-
-fn change(
-    path: &std::path::Path,
-    kind: &'static str,
-    o: Option<&Entry>,
-    n: Option<&Entry>,
-) -> FileChange {
-    FileChange {
-        path: path.to_path_buf(),
-        change: kind,
-        old_size: o.map(Entry::size),
-        new_size: n.map(Entry::size),
-        json: vec![],
-    }
-}
-
-/// A semantic diff for JSON files small enough to read (jobs are a few KB).
-fn json_changes(reader: &Reader, path: &std::path::Path, o: &Entry, n: &Entry) -> Vec<Change> {
-    const MAX: u64 = 4 << 20;
-    if path.extension().is_none_or(|e| e != "json") || o.size() > MAX || n.size() > MAX {
-        return vec![];
-    }
-    let (Ok(old), Ok(new)) = (reader.read_to_vec(o), reader.read_to_vec(n)) else {
-        return vec![];
-    };
-    diff_json(
-        &String::from_utf8_lossy(&old),
-        &String::from_utf8_lossy(&new),
-    )
-    .unwrap_or_default()
 }

@@ -7,7 +7,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{bytes, print_json, Ctx, Exit};
-use crate::restore::{self, Mode, Overwrite, RestorePlan};
+use crate::job::restore::{self, RestoreRequest};
+use crate::restore::{Mode, Overwrite, RestorePlan};
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
@@ -50,29 +51,25 @@ impl RestoreArgs {
 }
 
 pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
-    // A wrong --target fails before the repository is even opened.
-    restore::check_target(&args.target)?;
-    let repo = ctx.open_repo(args.repo.as_deref())?;
-    let snap = repo.find_snapshot(&args.snapshot, None)?;
-    let reader = repo.reader()?;
-    let mut plan = restore::plan(reader.entries(&snap, None)?, args.mode, &args.only)?;
-    plan.resolve_existing(&args.target, args.overwrite());
+    let req = RestoreRequest {
+        repo: args.repo.clone(),
+        snapshot: args.snapshot.clone(),
+        target: args.target.clone(),
+        mode: args.mode,
+        only: args.only.clone(),
+        overwrite: args.overwrite(),
+        threads: args.threads,
+    };
+    let prepared = restore::prepare(ctx, &req)?;
+    let (snap, plan) = (&prepared.snapshot, &prepared.plan);
     if args.dry_run {
-        print_plan(ctx, args, &snap, &plan)?;
+        print_plan(ctx, args, snap, plan)?;
         return Ok(Exit::Ok);
     }
-    if let Some(refusal) = plan.refusal(&args.target) {
-        return Err(refusal.into());
-    }
-    restore::create_target(&args.target)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let report = restore::apply(&reader, &plan, &args.target, threads, &progress_bar(ctx));
+    let o = restore::apply(&req, &prepared, &progress_bar(ctx))?;
+    let report = &o.report;
     if ctx.global.json {
-        print_json(
-            &serde_json::json!({ "snapshot": snap.id, "target": args.target, "report": report }),
-        )?;
+        print_json(&o)?;
     } else {
         for (p, e) in &report.failed {
             println!("FAILED {}: {e}", p.display());
@@ -89,8 +86,8 @@ pub fn run(ctx: &Ctx, args: &RestoreArgs) -> anyhow::Result<Exit> {
             snap.short_id(),
             args.target.display(),
             report.duration.as_secs_f64(),
-            plan.overwrites.len(),
-            plan.kept.len(),
+            o.replaced,
+            o.kept,
             report.failed.len()
         );
     }
@@ -140,9 +137,9 @@ fn print_plan(
     );
     if refuses {
         println!(
-            "a restore would refuse: {} existing path(s) differ from the snapshot; \
+            "a restore would refuse: {} differ from the snapshot; \
              pass --overwrite if-changed, --overwrite never or --force",
-            plan.overwrites.len()
+            super::count(plan.overwrites.len(), "existing path", "existing paths")
         );
     }
     Ok(())
@@ -155,7 +152,7 @@ fn progress_bar(ctx: &Ctx) -> ProgressBar {
     }
     ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
         ProgressStyle::with_template(
-            "restoring {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            "restoring {bar:30} {bytes}/{total_bytes} {decimal_bytes_per_sec} eta {eta}",
         )
         .expect("static template"),
     )

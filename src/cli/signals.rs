@@ -11,28 +11,16 @@
 //! work (a final flush) and return normally; a second signal still ends the process at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use crate::job::Cancel;
+
 static STOPPING: AtomicBool = AtomicBool::new(false);
 /// Set by [`cooperative_stop`]: where the first signal goes instead of exiting.
-static COOPERATIVE: OnceLock<StopFlag> = OnceLock::new();
-
-/// A stop request that a long-running command polls.
-#[derive(Debug, Clone, Default)]
-pub struct StopFlag(Arc<AtomicBool>);
-
-impl StopFlag {
-    pub fn set(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    /// The flag itself, for library code that takes a plain `&AtomicBool`.
-    pub fn as_atomic(&self) -> &AtomicBool {
-        &self.0
-    }
-}
+static COOPERATIVE: OnceLock<Cancel> = OnceLock::new();
 
 /// Whether a signal is being handled: the process is about to exit with its code, and the
 /// main thread must not exit first with another one.
@@ -43,8 +31,8 @@ pub fn stopping() -> bool {
 /// From now on the first SIGINT/SIGTERM/SIGHUP sets the returned flag instead of ending the
 /// process; the caller polls it, stops cleanly and returns. A second signal exits at once.
 /// Called once per process (a second call returns the same flag).
-pub fn cooperative_stop() -> StopFlag {
-    COOPERATIVE.get_or_init(StopFlag::default).clone()
+pub fn cooperative_stop() -> Cancel {
+    COOPERATIVE.get_or_init(Cancel::default).clone()
 }
 
 /// Installs the handlers and the thread that acts on them. Call first in `main`.
@@ -67,7 +55,7 @@ pub fn install() {
                     eprintln!(
                         "dxbackup: signal {sig}: stopping after the work in hand (send it again to stop at once)"
                     );
-                    flag.set();
+                    flag.cancel();
                     continue;
                 }
                 STOPPING.store(true, Ordering::SeqCst);

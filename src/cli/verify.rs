@@ -1,13 +1,10 @@
 //! `dxbackup verify [--read-data[=PCT]]`
 
 use clap::Args;
-use serde::Serialize;
 
-use super::{print_json, Ctx, Exit};
-use std::collections::BTreeSet;
-
-use crate::repo::{Finding, Level, Repo, Snapshot};
-use crate::source::mysql::chain::{self, describe};
+use super::{exit_of, print_json, Ctx, Exit};
+use crate::job::verify::{verify, VerifyOutcome};
+use crate::repo::Level;
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -19,99 +16,20 @@ pub struct VerifyArgs {
     pub repo: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct VerifyOutcome {
-    pub repository: String,
-    pub read_data_pct: Option<f64>,
-    pub errors: usize,
-    pub warnings: usize,
-    pub findings: Vec<Finding>,
-}
-
-impl VerifyOutcome {
-    pub fn exit(&self) -> Exit {
-        if self.errors > 0 {
-            Exit::Error
-        } else if self.warnings > 0 {
-            Exit::Warning
-        } else {
-            Exit::Ok
-        }
-    }
-}
-
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<Exit> {
-    if let Some(p) = args.read_data {
-        anyhow::ensure!(
-            p > 0.0 && p <= 100.0,
-            "--read-data takes a percentage in (0, 100], got {p}"
-        );
-    }
-    let names: Vec<String> = match &args.repo {
-        Some(r) => vec![r.clone()],
-        None => ctx.config.repository.keys().cloned().collect(),
-    };
-    let catalog = ctx.catalog()?;
-    let mut outcomes = Vec::new();
-    for name in names {
-        let repo = Repo::open(&ctx.spec(&name)?)?;
-        let o = verify_repo(&repo, args.read_data)?;
-        let texts: Vec<String> = o.findings.iter().map(|f| f.message.clone()).collect();
-        catalog.record_verification(None, &name, o.read_data_pct, o.errors, o.warnings, &texts)?;
-        outcomes.push(o);
-    }
+    let outcomes = verify(ctx, args.repo.as_deref(), args.read_data)?;
     if ctx.global.json {
         print_json(&outcomes)?;
     } else {
-        for o in &outcomes {
-            print(o);
-        }
+        outcomes.iter().for_each(print);
     }
-    Ok(outcomes
-        .iter()
-        .map(VerifyOutcome::exit)
-        .max()
-        .unwrap_or(Exit::Ok))
-}
-
-/// Checks one repository; `pct` = Some(100) reads everything.
-pub fn verify_repo(repo: &Repo, pct: Option<f64>) -> anyhow::Result<VerifyOutcome> {
-    let read = pct.map(|p| (p < 100.0).then_some(p));
-    let mut findings = repo.check(read)?;
-    findings.extend(chain_findings(&repo.snapshots()?));
-    Ok(VerifyOutcome {
-        repository: repo.name.clone(),
-        read_data_pct: pct,
-        errors: findings.iter().filter(|f| f.level == Level::Error).count(),
-        warnings: findings
+    Ok(exit_of(
+        outcomes
             .iter()
-            .filter(|f| f.level == Level::Warning)
-            .count(),
-        findings,
-    })
-}
-
-/// Every hole in the binlog chains of the mysql sources this repository holds: data a
-/// point-in-time restore needs that is not there (forgotten, or never stored).
-pub fn chain_findings(snaps: &[Snapshot]) -> Vec<Finding> {
-    let sources: BTreeSet<&str> = snaps
-        .iter()
-        .filter(|s| s.kind.as_deref() == Some(describe::FULL_KIND))
-        .filter_map(|s| s.source.as_deref())
-        .collect();
-    sources
-        .into_iter()
-        .flat_map(|source| {
-            let h = chain::health(
-                &describe::fulls(snaps, source),
-                &describe::coverage(snaps, source),
-            );
-            h.holes.into_iter().map(move |hole| Finding {
-                level: Level::Error,
-                message: format!("source `{source}`: the binlog chain is broken: {hole}"),
-            })
-        })
-        .collect()
+            .map(VerifyOutcome::level)
+            .max()
+            .unwrap_or(crate::status::Level::Ok),
+    ))
 }
 
 pub fn print(o: &VerifyOutcome) {

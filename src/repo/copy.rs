@@ -112,7 +112,7 @@ impl Repo {
         };
         let be = RepositoryBackends::new(Arc::new(metered), be.repo_hot());
         let opts = rustic_core::RepositoryOptions::default().no_cache(true);
-        Repository::new_with_progress(&opts, &be, progress::Bars)
+        Repository::new_with_progress(&opts, &be, progress::Bars(self.spec.progress))
             .and_then(|r| r.open(&Credentials::Masterkey(self.key.clone())))
             .ctx(|| format!("cannot open repository `{}`", self.name))
     }

@@ -25,8 +25,20 @@ use rustic_core::{
 };
 use tokio::runtime::Runtime;
 
+use super::Location;
 use super::Password;
-use crate::config::{KnownHosts, Location};
+
+/// SSH host key checking, as OpenSSH's `StrictHostKeyChecking` (the strategies OpenDAL offers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HostKeys {
+    /// The host key must already be in known_hosts.
+    #[default]
+    Strict,
+    /// Trust on first use: unknown keys are added, changed keys refused.
+    AddNew,
+    /// No checking at all: only for throwaway test servers.
+    Accept,
+}
 
 /// How to reach a remote repository, beyond its URL. Secrets stay in [`Password`]s.
 #[derive(Debug, Clone)]
@@ -37,7 +49,7 @@ pub struct RemoteOptions {
     /// Bucket credentials: key id and secret.
     pub credentials: Option<(String, Password)>,
     pub ssh_key: Option<PathBuf>,
-    pub known_hosts: KnownHosts,
+    pub known_hosts: HostKeys,
     /// Per request; a stalled request is abandoned and retried.
     pub timeout: Duration,
     pub retries: usize,
@@ -51,7 +63,7 @@ impl Default for RemoteOptions {
             path_style: None,
             credentials: None,
             ssh_key: None,
-            known_hosts: KnownHosts::default(),
+            known_hosts: HostKeys::default(),
             timeout: Duration::from_secs(60),
             retries: 5,
         }

@@ -1,24 +1,17 @@
 //! rustic_core's progress hooks drawn with indicatif on a terminal, hidden otherwise.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rustic_core::{Progress, ProgressBars, ProgressType, RusticProgress};
 
-static VISIBLE: AtomicBool = AtomicBool::new(false);
-
-/// Show bars (stderr is a terminal and not `--quiet`/`--json`).
-pub fn set_progress_visible(v: bool) {
-    VISIBLE.store(v, Ordering::Relaxed);
-}
-
+/// Bars on stderr when `.0` (a terminal, not `--quiet`/`--json`), hidden otherwise.
 #[derive(Debug, Clone, Copy)]
-pub struct Bars;
+pub struct Bars(pub bool);
 
 impl ProgressBars for Bars {
     fn progress(&self, tpe: ProgressType, prefix: &str) -> Progress {
-        if !VISIBLE.load(Ordering::Relaxed) {
+        if !self.0 {
             return Progress::hidden();
         }
         let template = match tpe {

@@ -10,7 +10,23 @@ use rustic_core::KeepOptions;
 use serde::Serialize;
 
 use super::{Context, Repo, Result, Snapshot};
-use crate::config::RetentionConfig;
+
+/// restic's keep rules (`--keep-last` ...); `None` means the rule is not used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeepRules {
+    pub keep_last: Option<u32>,
+    pub keep_hourly: Option<u32>,
+    pub keep_daily: Option<u32>,
+    pub keep_weekly: Option<u32>,
+    pub keep_monthly: Option<u32>,
+    pub keep_yearly: Option<u32>,
+}
+
+impl KeepRules {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
 
 /// One snapshot's fate.
 #[derive(Debug, Clone, Serialize)]
@@ -46,7 +62,7 @@ impl Dependents for Independent {
 /// A repository's retention: keep rules, and the rule for snapshots that depend on others.
 #[derive(Clone, Copy)]
 pub struct Policy<'a> {
-    pub rules: &'a RetentionConfig,
+    pub rules: &'a KeepRules,
     pub dependents: &'a dyn Dependents,
 }
 
@@ -62,7 +78,7 @@ impl Repo {
     }
 }
 
-fn keep_options(r: &RetentionConfig) -> KeepOptions {
+fn keep_options(r: &KeepRules) -> KeepOptions {
     let n = |v: Option<u32>| v.map(|v| i32::try_from(v).unwrap_or(i32::MAX));
     let mut k = KeepOptions::default();
     k.keep_last = n(r.keep_last);
@@ -147,7 +163,7 @@ mod tests {
     use rstest::rstest;
     use rustic_core::StringList;
 
-    fn policy(rules: &RetentionConfig) -> Policy<'_> {
+    fn policy(rules: &KeepRules) -> Policy<'_> {
         Policy {
             rules,
             dependents: &Independent,
@@ -180,15 +196,15 @@ mod tests {
     }
 
     #[rstest]
-    #[case::nothing(RetentionConfig::default(), 42)]
-    #[case::last3(RetentionConfig { keep_last: Some(3), ..Default::default() }, 3)]
-    #[case::daily7(RetentionConfig { keep_daily: Some(7), ..Default::default() }, 7)]
-    #[case::hourly2(RetentionConfig { keep_hourly: Some(2), ..Default::default() }, 2)]
+    #[case::nothing(KeepRules::default(), 42)]
+    #[case::last3(KeepRules { keep_last: Some(3), ..Default::default() }, 3)]
+    #[case::daily7(KeepRules { keep_daily: Some(7), ..Default::default() }, 7)]
+    #[case::hourly2(KeepRules { keep_hourly: Some(2), ..Default::default() }, 2)]
     // 7 days + weeks not already covered + months not already covered
-    #[case::seed_policy(RetentionConfig { keep_daily: Some(7), keep_weekly: Some(4), keep_monthly: Some(12), ..Default::default() }, 11)]
+    #[case::seed_policy(KeepRules { keep_daily: Some(7), keep_weekly: Some(4), keep_monthly: Some(12), ..Default::default() }, 11)]
     // Fewer years than asked for: like restic 0.16+, the oldest snapshot is kept as well.
-    #[case::last1_yearly(RetentionConfig { keep_last: Some(1), keep_yearly: Some(5), ..Default::default() }, 2)]
-    fn keep_rules(#[case] rules: RetentionConfig, #[case] kept: usize) {
+    #[case::last1_yearly(KeepRules { keep_last: Some(1), keep_yearly: Some(5), ..Default::default() }, 2)]
+    fn keep_rules(#[case] rules: KeepRules, #[case] kept: usize) {
         let now: Zoned = "2026-11-25T15:00:00+00:00[UTC]".parse().unwrap();
         let plan = plan_retention(history(), policy(&rules), &now).unwrap();
         assert_eq!(plan.len(), 42);
@@ -215,7 +231,7 @@ mod tests {
         let mut foreign = snap("2020-01-01T00:00:00+00:00[UTC]", "x");
         foreign.tags = StringList::default();
         snaps.push(foreign);
-        let rules = RetentionConfig {
+        let rules = KeepRules {
             keep_last: Some(1),
             ..Default::default()
         };
@@ -275,7 +291,7 @@ mod tests {
             part("2026-11-22T04:00:00+00:00[UTC]", "b.000003", 100),
             part("2026-11-22T05:00:00+00:00[UTC]", "b.000004", 0),
         ];
-        let rules = RetentionConfig {
+        let rules = KeepRules {
             keep_last: Some(2),
             ..Default::default()
         };

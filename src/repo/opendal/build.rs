@@ -9,8 +9,9 @@ use opendal::blocking::Operator;
 use opendal::layers::{RetryLayer, TimeoutLayer};
 use opendal::services::{Cos, Oss, Sftp, S3};
 
+use super::super::{BucketService, Location};
+use super::HostKeys;
 use super::RemoteOptions;
-use crate::config::{BucketService, KnownHosts, Location};
 
 /// Builds the blocking operator; must run inside the I/O runtime's context.
 pub fn operator(location: &Location, opts: &RemoteOptions) -> opendal::Result<Operator> {
@@ -73,9 +74,9 @@ fn sftp(user: &str, host: &str, port: Option<u16>, path: &str, opts: &RemoteOpti
         .user(user)
         .root(path)
         .known_hosts_strategy(match opts.known_hosts {
-            KnownHosts::Strict => "strict",
-            KnownHosts::Add => "add",
-            KnownHosts::Accept => "accept",
+            HostKeys::Strict => "strict",
+            HostKeys::AddNew => "add",
+            HostKeys::Accept => "accept",
         });
     if let Some(key) = &opts.ssh_key {
         b = b.key(&key.to_string_lossy());

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 
-use super::Ctx;
-use crate::config::{BucketService, Location, RepositoryConfig};
+use super::super::{BucketService, Config, Location, RepositoryConfig};
 use crate::repo::{Password, RemoteOptions};
 
 /// The environment variables holding a bucket service's key id and secret.
@@ -24,7 +23,7 @@ pub fn credential_env(service: BucketService) -> (&'static str, &'static str) {
 }
 
 pub fn options(
-    ctx: &Ctx,
+    config: &Config,
     name: &str,
     r: &RepositoryConfig,
     location: &Location,
@@ -33,7 +32,7 @@ pub fn options(
         endpoint: r.endpoint.clone(),
         region: r.region.clone(),
         path_style: r.path_style,
-        known_hosts: r.known_hosts,
+        known_hosts: r.known_hosts.into(),
         ..RemoteOptions::default()
     };
     if let Some(t) = r.timeout {
@@ -44,7 +43,7 @@ pub fn options(
     }
     opts.timeout = opts.timeout.max(Duration::from_secs(1));
     if let Some(key) = &r.ssh_key {
-        let key = ctx.resolve(key);
+        let key = config.resolve_path(key);
         if !key.is_file() {
             bail!(
                 "repository `{name}`: ssh-key {} does not exist; fix repository.{name}.ssh-key",
@@ -55,7 +54,7 @@ pub fn options(
     }
     if let Some(service) = location.bucket_service() {
         opts.credentials = Some(match &r.access_key_file {
-            Some(file) => read_key_file(name, &ctx.resolve(file))?,
+            Some(file) => read_key_file(name, &config.resolve_path(file))?,
             None => from_env(name, service)?,
         });
     }

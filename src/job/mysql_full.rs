@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::backup::{manifest, meta_files};
-use super::Ctx;
+use super::Site;
 use crate::config::{Driver, SourceConfig};
 use crate::repo::{
     BackupRequest, BackupResult, Content, Entry, EntryKind, Reader, Repo, Snapshot, Stream,
@@ -32,21 +32,21 @@ fn description(info: &dump::DumpInfo) -> serde_json::Value {
 /// Dumps a mysql source into a new snapshot. A dump that fails or is cut short leaves no
 /// snapshot: the one written from its stream is removed before the error is returned.
 pub fn backup(
-    ctx: &Ctx,
+    site: &Site,
     repo: &Repo,
     name: &str,
     src: &SourceConfig,
 ) -> anyhow::Result<BackupResult> {
-    let server = ctx.mysql_server(name, src, false)?;
+    let server = site.mysql_server(name, src, false)?;
     let databases = src
         .databases
         .clone()
         .unwrap_or(crate::config::Databases::All);
     if src.driver == Some(Driver::Mydumper) {
-        return backup_mydumper(ctx, repo, name, src, &server, &databases);
+        return backup_mydumper(site, repo, name, src, &server, &databases);
     }
     let (running, streams) = dump::start(&server, &databases)?;
-    let mut m = manifest(ctx, name, "mysql-full", src);
+    let mut m = manifest(site, name, "mysql-full", src);
     let mut info = running.info.clone();
     info.tables_file = Some(format!("{}/{}", dump_dir(name), dump::TABLES_FILE));
     m.mysql = Some(info);
@@ -55,7 +55,7 @@ pub fn backup(
         source: name.into(),
         kind: "mysql-full".into(),
         tier: src.tier.clone(),
-        host: ctx.host(),
+        host: site.host(),
         content: Content::streams(
             dump_dir(name),
             vec![
@@ -63,8 +63,8 @@ pub fn backup(
                 Stream::new(dump::TABLES_FILE, streams.tables),
             ],
         ),
-        meta_files: meta_files(ctx, &m),
-        meta_mtime: ctx.config_mtime,
+        meta_files: meta_files(site, &m),
+        meta_mtime: site.config_mtime,
         description: Some(description.to_string()),
     };
     let result = match repo.backup(&req) {
@@ -85,14 +85,14 @@ pub fn backup(
 /// A mydumper full: dumped into a private spool folder in the state directory (mydumper writes
 /// files, not a stream), checked, then stored file by file; the spool is removed after.
 fn backup_mydumper(
-    ctx: &Ctx,
+    site: &Site,
     repo: &Repo,
     name: &str,
     src: &SourceConfig,
     server: &Server,
     databases: &crate::config::Databases,
 ) -> anyhow::Result<BackupResult> {
-    let parent = ctx.state_dir.join("spool");
+    let parent = site.state_dir.join("spool");
     std::fs::create_dir_all(&parent)
         .with_context(|| format!("cannot create the spool folder {}", parent.display()))?;
     let prefix = format!("mydumper-{name}-");
@@ -111,7 +111,7 @@ fn backup_mydumper(
     let info = running
         .finish()
         .with_context(|| format!("mydumper full of `{name}` failed; nothing was stored"))?;
-    let mut m = manifest(ctx, name, "mysql-full", src);
+    let mut m = manifest(site, name, "mysql-full", src);
     m.mysql = Some(info.clone());
     let mut files: Vec<PathBuf> = std::fs::read_dir(spool.path())?
         .flatten()
@@ -142,10 +142,10 @@ fn backup_mydumper(
         source: name.into(),
         kind: "mysql-full".into(),
         tier: src.tier.clone(),
-        host: ctx.host(),
+        host: site.host(),
         content: Content::streams(dump_dir(name), streams),
-        meta_files: meta_files(ctx, &m),
-        meta_mtime: ctx.config_mtime,
+        meta_files: meta_files(site, &m),
+        meta_mtime: site.config_mtime,
         description: Some(description(&info).to_string()),
     };
     Ok(repo.backup(&req)?)

@@ -1,0 +1,320 @@
+//! Point-in-time restores of a mysql source: the chain proven first (`plan`), then the full
+//! and the binlogs played into the target database (`restore`), which a failure leaves as it
+//! found it (a database it created is dropped).
+
+use anyhow::{bail, Context as _};
+use serde::Serialize;
+
+use super::dbarchive;
+use super::mysql_full::DUMP_FILE;
+use super::Site;
+use crate::catalog::{RunEnd, RunStatus};
+use crate::config::SourceKind;
+use crate::manifest::{Manifest, MANIFEST_FILE};
+use crate::repo::{Reader, Repo, Snapshot};
+use crate::source::mysql::dump::Coordinates;
+use crate::source::mysql::mydumper;
+use crate::source::mysql::replay::{self, Chain, Replay, Until};
+use crate::source::mysql::Server;
+
+/// What to restore, and where.
+#[derive(Debug, Clone)]
+pub struct RestoreDbRequest {
+    pub source: String,
+    pub into: String,
+    /// Which database of the backup, when the source holds several.
+    pub database: Option<String>,
+    pub until: Until,
+    /// Another server than the source's: `HOST:PORT` or a socket path.
+    pub server: Option<String>,
+    /// Replace a non-empty target database.
+    pub force: bool,
+}
+
+/// A restore's chain, proven, with what is needed to play it.
+pub struct Plan {
+    pub chain: Chain,
+    pub server: Server,
+    repo: Repo,
+    snaps: Vec<Snapshot>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RestoreDbOutcome {
+    pub chain: Chain,
+    pub source_database: String,
+    pub database: String,
+    pub server: String,
+    /// Row count per restored table.
+    pub tables: Vec<(String, u64)>,
+    /// Without binlogs on top, the restored rows were compared with the full's figures.
+    pub row_counts_checked: bool,
+    pub duration_secs: f64,
+}
+
+/// Proves the chain to the target, or refuses, naming what is missing and the latest time
+/// that can be restored exactly. Touches nothing.
+pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
+    let (name, src) = site.source(&req.source)?;
+    if src.kind != SourceKind::Mysql {
+        bail!(
+            "source `{name}` is a files source, not a mysql source; restore it with 'dxbackup restore latest:{name} --target DIR'"
+        );
+    }
+    replay::check_database_name(&req.into)?;
+    let mut server = site.mysql_server(name, src, false)?;
+    if let Some(s) = &req.server {
+        retarget(&mut server, s)?;
+    }
+    let repo = site.open_primary()?;
+    let snaps = repo.snapshots()?;
+    let chain = replay::plan(
+        &dbarchive::fulls(&snaps, name),
+        &dbarchive::coverage(&snaps, name),
+        &req.until,
+    )?;
+    Ok(Plan {
+        chain,
+        server,
+        repo,
+        snaps,
+    })
+}
+
+/// Plays a proven chain into `req.into`, recorded in the catalog as a `restore-db` run.
+pub fn restore(
+    site: &Site,
+    req: &RestoreDbRequest,
+    plan: &Plan,
+) -> anyhow::Result<RestoreDbOutcome> {
+    let Plan {
+        chain,
+        server,
+        repo,
+        snaps,
+    } = plan;
+    let reader = repo.reader()?;
+    let full = snaps
+        .iter()
+        .find(|s| s.id == chain.full.snapshot)
+        .context("full snapshot vanished")?;
+    let manifest = full_manifest(&reader, full)?;
+    let dbs = manifest
+        .mysql
+        .as_ref()
+        .map(|m| m.databases.clone())
+        .unwrap_or_default();
+    let source_db = match (&req.database, dbs.as_slice()) {
+        (Some(d), _) if dbs.contains(d) => d.clone(),
+        (Some(d), _) => bail!(
+            "database `{d}` is not in this backup; it holds {}",
+            dbs.join(", ")
+        ),
+        (None, [one]) => one.clone(),
+        (None, _) => bail!(
+            "the backup holds several databases ({}); pick one with --database",
+            dbs.join(", ")
+        ),
+    };
+    let started = std::time::Instant::now();
+    let catalog = site.catalog()?;
+    let run_id = catalog.start_run("restore-db", Some(&req.source), Some(&repo.name))?;
+    let result = play_into(
+        &reader, snaps, chain, server, &source_db, &req.into, req.force,
+    );
+    let end = RunEnd {
+        status: if result.is_ok() {
+            RunStatus::Ok
+        } else {
+            RunStatus::Failed
+        },
+        snapshot_id: Some(chain.full.snapshot.clone()),
+        error: result.as_ref().err().map(|e| format!("{e:#}")),
+        duration: started.elapsed(),
+        metrics: None,
+    };
+    catalog.finish_run(run_id, &end)?;
+    let tables = result?;
+    // Without binlogs on top, the restored rows must be the full's, table by table.
+    let row_counts_checked = chain.binlogs.is_empty();
+    if row_counts_checked {
+        check_against_manifest(&manifest, &source_db, &tables)?;
+    }
+    Ok(RestoreDbOutcome {
+        chain: chain.clone(),
+        source_database: source_db,
+        database: req.into.clone(),
+        server: server.describe(),
+        tables,
+        row_counts_checked,
+        duration_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Restores into `--into`; a failure drops the database if this restore created it, and says
+/// so plainly if it was an existing one (then incomplete).
+fn play_into(
+    reader: &Reader,
+    snaps: &[Snapshot],
+    chain: &Chain,
+    server: &Server,
+    source_db: &str,
+    into: &str,
+    force: bool,
+) -> anyhow::Result<Vec<(String, u64)>> {
+    replay::check_privileges(server, into, !chain.binlogs.is_empty())?;
+    let tmp = tempfile::Builder::new()
+        .prefix("dxbackup-binlogs-")
+        .tempdir()?;
+    // Rebuilt before the database is touched: a damaged part fails here, with nothing written.
+    let files = dbarchive::extract(reader, snaps, &chain.binlogs, tmp.path())?;
+    let target = replay::prepare_database(server, into, force)?;
+    let result = play(
+        reader,
+        snaps,
+        chain,
+        server,
+        source_db,
+        into,
+        files,
+        chain.until.clone(),
+    )
+    .and_then(|()| Ok(replay::row_counts(server, into)?));
+    result.map_err(|e| match replay::abandon(server, into, target) {
+        Ok(note) => e.context(note),
+        Err(drop_err) => e.context(format!(
+            "the restore failed and dropping `{}` failed too ({drop_err}): drop it by hand",
+            into
+        )),
+    })
+}
+
+/// Streams the full's dump section and the binlogs into `into`.
+#[allow(clippy::too_many_arguments)]
+pub fn play(
+    reader: &Reader,
+    snaps: &[Snapshot],
+    chain: &Chain,
+    server: &Server,
+    source_db: &str,
+    into: &str,
+    binlogs: Vec<std::path::PathBuf>,
+    until: Until,
+) -> anyhow::Result<()> {
+    let full = snaps
+        .iter()
+        .find(|s| s.id == chain.full.snapshot)
+        .context("full snapshot vanished")?;
+    let entries = reader.entries(full, None)?;
+    let mut conn = server.connect()?;
+    let (flavor, _) = server.flavor(&mut conn)?;
+    drop(conn);
+    let r = Replay {
+        server,
+        flavor,
+        source_db,
+        into,
+        binlogs,
+        start_position: chain.full.binlog.as_ref().map_or(4, |c| c.position),
+        until,
+    };
+    let Some(dump) = entries.iter().find(|e| e.path.as_os_str() == DUMP_FILE) else {
+        // A mydumper folder: loaded in parallel first, then the binlogs in one session.
+        let tmp = super::mysql_full::unpack_mydumper(reader, full, &entries)?;
+        let threads = crate::source::mysql::connections(8);
+        mydumper::load(server, tmp.path(), source_db, into, threads)?;
+        if !r.binlogs.is_empty() {
+            replay::apply(&r, |_| Ok(()))?;
+        }
+        return Ok(());
+    };
+    replay::apply(&r, |w| {
+        let mut w = w;
+        reader
+            .write_file(dump, &mut w)
+            .map_err(std::io::Error::other)
+    })?;
+    Ok(())
+}
+
+/// A full's manifest, with the table figures stored beside its dump read in.
+pub fn full_manifest(reader: &Reader, full: &Snapshot) -> anyhow::Result<Manifest> {
+    let data = reader
+        .meta_file(full, MANIFEST_FILE)?
+        .with_context(|| format!("snapshot {} has no manifest", full.short_id()))?;
+    let mut m = Manifest::from_json(&data)?;
+    if let Some(info) = m.mysql.as_mut() {
+        if let Some(path) = info.tables_file.clone() {
+            let data = reader.file(full, &path)?.with_context(|| {
+                format!(
+                    "snapshot {} lacks {path}, the table figures of its dump",
+                    full.short_id()
+                )
+            })?;
+            info.tables = serde_json::from_slice(&data)
+                .with_context(|| format!("{path} in snapshot {} is damaged", full.short_id()))?;
+        }
+    }
+    Ok(m)
+}
+
+fn check_against_manifest(m: &Manifest, db: &str, counts: &[(String, u64)]) -> anyhow::Result<()> {
+    let Some(info) = &m.mysql else { return Ok(()) };
+    for t in info.tables.iter().filter(|t| t.database == db) {
+        let got = counts.iter().find(|(n, _)| *n == t.table).map(|c| c.1);
+        if got != Some(t.rows) {
+            bail!(
+                "table `{}`: {} rows restored, the backup recorded {}",
+                t.table,
+                got.unwrap_or(0),
+                t.rows
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The target of `--until T`, `--until-gtid G` or `--until-position FILE:POS` (at most one).
+pub fn parse_until(
+    until: Option<&str>,
+    gtid: Option<&str>,
+    position: Option<&str>,
+) -> anyhow::Result<Until> {
+    if let Some(t) = until {
+        let dt: jiff::civil::DateTime = t
+            .trim()
+            .parse()
+            .with_context(|| format!("--until `{t}`: use YYYY-MM-DD HH:MM:SS"))?;
+        let z = dt.to_zoned(jiff::tz::TimeZone::system())?;
+        return Ok(Until::Time(z.timestamp().as_second()));
+    }
+    if let Some(g) = gtid {
+        return Ok(Until::Gtid(g.parse().map_err(anyhow::Error::msg)?));
+    }
+    if let Some(p) = position {
+        let (file, pos) = p
+            .rsplit_once(':')
+            .context("--until-position takes FILE:POS")?;
+        return Ok(Until::Position(Coordinates {
+            file: file.into(),
+            position: pos
+                .parse()
+                .context("--until-position: POS must be a number")?,
+        }));
+    }
+    Ok(Until::Latest)
+}
+
+fn retarget(server: &mut Server, s: &str) -> anyhow::Result<()> {
+    if s.starts_with('/') {
+        server.socket = Some(s.into());
+        return Ok(());
+    }
+    let (h, p) = s.rsplit_once(':').unwrap_or((s, "3306"));
+    server.socket = None;
+    server.host = Some(h.into());
+    server.port = p
+        .parse()
+        .with_context(|| format!("--server `{s}`: use HOST:PORT"))?;
+    Ok(())
+}

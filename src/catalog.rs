@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod private;
 mod records;
+mod schedules;
 
 pub use records::{BinlogPartRecord, DrillRecord};
 mod copies;
@@ -15,6 +16,7 @@ use rusqlite::{params, Connection};
 use serde::Serialize;
 
 pub use copies::{CopyEnd, CopyRecord};
+pub use schedules::{ScheduleRun, ScheduleRunEnd, ScheduleRunStart};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -109,6 +111,28 @@ ALTER TABLE runs ADD COLUMN snapshots_copied INTEGER;
 ALTER TABLE runs ADD COLUMN bytes_copied INTEGER;
 CREATE INDEX runs_by_repository ON runs(repository, command, id);
 ",
+    r"
+ALTER TABLE runs ADD COLUMN mode TEXT;
+ALTER TABLE runs ADD COLUMN mode_reason TEXT;
+CREATE TABLE schedule_runs (
+    id INTEGER PRIMARY KEY,
+    schedule TEXT NOT NULL,
+    job TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    catch_up INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    mode TEXT,
+    mode_reason TEXT,
+    error TEXT,
+    log TEXT
+);
+CREATE INDEX schedule_runs_by_schedule ON schedule_runs(schedule, id);
+",
 ];
 
 /// How a run ended. `Running` is what an attempt looks like until it finishes; a run still
@@ -121,25 +145,29 @@ pub enum RunStatus {
     Warning,
     Failed,
     Interrupted,
+    /// Not run: put off by load (a database full in light mode), or its slot skipped.
+    Skipped,
 }
 
 impl RunStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Running => "running",
             Self::Ok => "ok",
             Self::Warning => "warning",
             Self::Failed => "failed",
             Self::Interrupted => "interrupted",
+            Self::Skipped => "skipped",
         }
     }
 
-    fn parse(s: &str) -> Self {
+    pub fn parse(s: &str) -> Self {
         match s {
             "running" => Self::Running,
             "ok" => Self::Ok,
             "warning" => Self::Warning,
             "interrupted" => Self::Interrupted,
+            "skipped" => Self::Skipped,
             _ => Self::Failed,
         }
     }
@@ -169,6 +197,9 @@ pub struct RunRecord {
     pub error: Option<String>,
     pub duration_ms: Option<u64>,
     pub metrics: Option<Metrics>,
+    /// normal, light or minimal (backups), and why.
+    pub mode: Option<String>,
+    pub mode_reason: Option<String>,
 }
 
 impl RunRecord {
@@ -209,6 +240,7 @@ impl Catalog {
         let cat = Self { conn, path };
         cat.migrate()?;
         cat.mark_orphans()?;
+        cat.mark_orphan_schedule_runs()?;
         Ok(cat)
     }
 
@@ -344,7 +376,7 @@ impl Catalog {
             .prepare(
                 "SELECT id, command, source, repository, started_at, finished_at, status, snapshot_id, error,
                         duration_ms, bytes_read, bytes_added, bytes_added_packed, files_new, files_changed,
-                        files_unmodified
+                        files_unmodified, mode, mode_reason
                  FROM runs WHERE (?1 IS NULL OR command = ?1) AND (?2 IS NULL OR source = ?2)
                  ORDER BY id DESC LIMIT ?3",
             )
@@ -384,14 +416,18 @@ fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         error: r.get(8)?,
         duration_ms: u(r.get(9)?),
         metrics: metrics.transpose()?,
+        mode: r.get(16)?,
+        mode_reason: r.get(17)?,
     })
 }
 
-fn process_alive(pid: i64) -> bool {
+/// Whether process `pid` exists on this host.
+pub fn process_alive(pid: i64) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
     // Signal 0 checks existence; EPERM means it exists but belongs to someone else.
+    // SAFETY: kill with signal 0 sends nothing; it only checks the pid.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }

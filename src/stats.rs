@@ -107,6 +107,8 @@ mod tests {
                 bytes_read: read,
                 ..Metrics::default()
             }),
+            mode: None,
+            mode_reason: None,
         }
     }
 

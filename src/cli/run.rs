@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::backup::ModeArg;
 use super::{exit_of, print_json, Ctx, Exit};
 use crate::job::run::{run as run_job, RunOptions, RunSummary};
 
@@ -10,6 +11,12 @@ pub struct RunArgs {
     /// Skip retention this time
     #[arg(long)]
     pub no_forget: bool,
+    /// Only these sources [default: all]
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+    /// How much the backups do (see `backup --help`)
+    #[arg(long, value_enum, default_value_t = ModeArg::Normal)]
+    pub mode: ModeArg,
 }
 
 pub fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<Exit> {
@@ -17,6 +24,8 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> anyhow::Result<Exit> {
         ctx,
         &RunOptions {
             no_forget: args.no_forget,
+            sources: args.sources.clone(),
+            backup: args.mode.options(ctx),
         },
     )?;
     if ctx.global.json {

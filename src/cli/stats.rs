@@ -44,6 +44,7 @@ pub fn run(ctx: &Ctx, args: &StatsArgs) -> anyhow::Result<Exit> {
                         .to_string(),
                     r.source.clone().unwrap_or_else(|| "-".into()),
                     format!("{:?}", r.status).to_lowercase(),
+                    r.mode.clone().unwrap_or_else(|| "-".into()),
                     format!("{secs:.1} s"),
                     read,
                     added,

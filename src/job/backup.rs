@@ -11,6 +11,7 @@ use crate::config::{SourceConfig, SourceKind};
 use crate::manifest::{FilesManifest, Manifest, CONFIG_FILE, MANIFEST_FILE};
 use crate::repo::{BackupRequest, Content, Repo};
 use crate::source::files::Filter;
+use crate::schedule::{choose_mode, defer_full, include_for, Deferral, Mode, ModeSetting};
 use crate::status::Level;
 
 /// The result of backing up one source, as printed and as `--json`.
@@ -23,23 +24,65 @@ pub struct SourceOutcome {
     pub warnings: Vec<String>,
     pub duration_secs: f64,
     pub metrics: Option<Metrics>,
+    /// The mode the backup ran in (the seed's smart scheduler).
+    pub mode: Mode,
+    /// Why this mode, and what it changed (a full put off by load, or run anyway).
+    pub note: Option<String>,
+}
+
+/// How much a backup does: the mode and why it was chosen.
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    pub mode: Mode,
+    pub reason: String,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Normal,
+            reason: "as configured".into(),
+        }
+    }
+}
+
+impl BackupOptions {
+    /// The mode for `setting`: fixed, or chosen from the load average now (`auto`).
+    pub fn for_setting(site: &Site, setting: ModeSetting) -> Self {
+        let load = crate::schedule::load::load_1m()
+            .map_err(|e| tracing::warn!("cannot read the load average: {e}"))
+            .ok();
+        let cores = crate::schedule::load::online_cores();
+        let c = choose_mode(setting, load, cores, &site.config.load);
+        Self {
+            mode: c.mode,
+            reason: c.reason,
+        }
+    }
 }
 
 /// Backs up each source in turn into the primary; a failing source does not stop the others.
-pub fn backup(site: &Site, names: &[String]) -> anyhow::Result<Vec<SourceOutcome>> {
+pub fn backup(
+    site: &Site,
+    names: &[String],
+    opts: &BackupOptions,
+) -> anyhow::Result<Vec<SourceOutcome>> {
     let sources = site.sources(names)?;
     let repo = site.open_primary()?;
     let catalog = site.catalog()?;
     Ok(sources
         .into_iter()
-        .map(|(name, src)| backup_one(site, &repo, &catalog, name, src))
+        .map(|(name, src)| backup_one(site, &repo, &catalog, name, src, opts))
         .collect())
 }
 
 /// Every source failed: critical; some failed while others succeeded: a warning (partial);
 /// else the worst of the rest.
 pub fn backups_level(outcomes: &[SourceOutcome]) -> Level {
-    let failed = outcomes.iter().filter(|o| o.snapshot.is_none()).count();
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.status == RunStatus::Failed)
+        .count();
     match failed {
         0 if outcomes.iter().any(|o| o.status == RunStatus::Warning) => Level::Warning,
         0 => Level::Ok,
@@ -55,8 +98,24 @@ pub fn backup_one(
     catalog: &Catalog,
     name: &str,
     src: &SourceConfig,
+    opts: &BackupOptions,
 ) -> SourceOutcome {
     let start = Instant::now();
+    let now = jiff::Timestamp::now();
+    let mut note = None;
+    if src.kind == SourceKind::Mysql {
+        match full_deferral(site, catalog, name, opts.mode, now) {
+            Deferral::Run => {}
+            Deferral::Defer { until } => {
+                let why = format!(
+                    "database full put off by load ({} mode: {}) until a normal slot, at the latest {until}",
+                    opts.mode, opts.reason
+                );
+                return skipped(repo, catalog, name, opts, why);
+            }
+            Deferral::RunAnyway { reason } => note = Some(reason),
+        }
+    }
     if catalog
         .interrupted_since_success(&repo.name)
         .unwrap_or(false)
@@ -67,7 +126,13 @@ pub fn backup_one(
         }
     }
     let run_id = catalog.start_run("backup", Some(name), Some(&repo.name));
-    let result = backup_inner(site, repo, name, src);
+    if let Ok(id) = run_id {
+        let reason = note.as_deref().unwrap_or(&opts.reason);
+        if let Err(e) = catalog.set_run_mode(id, opts.mode.as_str(), reason) {
+            tracing::warn!("cannot record the run's mode: {e}");
+        }
+    }
+    let result = backup_inner(site, repo, name, src, opts.mode);
     let duration = start.elapsed();
     let outcome = match result {
         Ok(r) => {
@@ -93,6 +158,8 @@ pub fn backup_one(
                 warnings: r.warnings,
                 duration_secs: duration.as_secs_f64(),
                 metrics: Some(metrics),
+                mode: opts.mode,
+                note: note.clone(),
             }
         }
         Err(e) => SourceOutcome {
@@ -103,8 +170,14 @@ pub fn backup_one(
             warnings: vec![],
             duration_secs: duration.as_secs_f64(),
             metrics: None,
+            mode: opts.mode,
+            note: note.clone(),
         },
     };
+    if src.kind == SourceKind::Mysql && outcome.snapshot.is_some() {
+        // The full ran: nothing is put off any more.
+        let _ = catalog.set_meta(&deferred_key(name), "");
+    }
     if let Ok(id) = run_id {
         let end = RunEnd {
             status: outcome.status,
@@ -120,14 +193,86 @@ pub fn backup_one(
     outcome
 }
 
+/// Whether a mysql full runs now in `mode`: normal mode always; light and minimal put it off
+/// (remembering since when) until `max-defer`, then run it anyway.
+fn full_deferral(
+    site: &Site,
+    catalog: &Catalog,
+    name: &str,
+    mode: Mode,
+    now: jiff::Timestamp,
+) -> Deferral {
+    if mode == Mode::Normal {
+        return Deferral::Run;
+    }
+    let last_full = catalog
+        .runs(Some("backup"), Some(name), 20)
+        .unwrap_or_default()
+        .into_iter()
+        .rev()
+        .find(|r| matches!(r.status, RunStatus::Ok | RunStatus::Warning))
+        .map(|r| r.started_at);
+    let key = deferred_key(name);
+    let since = catalog
+        .meta(&key)
+        .ok()
+        .flatten()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let d = defer_full(mode, last_full, since, now, site.config.load.max_defer.0);
+    if matches!(d, Deferral::Defer { .. }) && since.is_none() {
+        let _ = catalog.set_meta(&key, &now.to_string());
+    }
+    d
+}
+
+fn deferred_key(source: &str) -> String {
+    format!("full-deferred-since:{source}")
+}
+
+/// A source not backed up this time (a full put off by load): recorded as skipped.
+fn skipped(
+    repo: &Repo,
+    catalog: &Catalog,
+    name: &str,
+    opts: &BackupOptions,
+    why: String,
+) -> SourceOutcome {
+    tracing::info!(source = name, "{why}");
+    if let Ok(id) = catalog.start_run("backup", Some(name), Some(&repo.name)) {
+        let _ = catalog.set_run_mode(id, opts.mode.as_str(), &opts.reason);
+        let _ = catalog.finish_run(
+            id,
+            &RunEnd {
+                status: RunStatus::Skipped,
+                snapshot_id: None,
+                error: Some(why.clone()),
+                duration: std::time::Duration::ZERO,
+                metrics: None,
+            },
+        );
+    }
+    SourceOutcome {
+        source: name.into(),
+        status: RunStatus::Skipped,
+        snapshot: None,
+        error: None,
+        warnings: vec![],
+        duration_secs: 0.0,
+        metrics: None,
+        mode: opts.mode,
+        note: Some(why),
+    }
+}
+
 fn backup_inner(
     site: &Site,
     repo: &Repo,
     name: &str,
     src: &SourceConfig,
+    mode: Mode,
 ) -> anyhow::Result<crate::repo::BackupResult> {
     match src.kind {
-        SourceKind::Files => backup_files(site, repo, name, src),
+        SourceKind::Files => backup_files(site, repo, name, src, mode),
         SourceKind::Mysql => super::mysql_full::backup(site, repo, name, src),
     }
 }
@@ -153,13 +298,16 @@ fn backup_files(
     repo: &Repo,
     name: &str,
     src: &SourceConfig,
+    mode: Mode,
 ) -> anyhow::Result<crate::repo::BackupResult> {
     let root = site.source_root(name, src)?;
-    let filter = Filter::new(&src.include(), &src.exclude())?;
+    // Minimal mode keeps what a DataX home cannot be rebuilt without: conf/ and job/.
+    let include = include_for(mode, &src.include());
+    let filter = Filter::new(&include, &src.exclude())?;
     let mut manifest = manifest(site, name, "files", src);
     manifest.files = Some(FilesManifest {
         root: root.to_string_lossy().into_owned(),
-        include: src.include(),
+        include,
         exclude: src.exclude(),
     });
     let req = BackupRequest {

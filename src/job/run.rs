@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::backup::{backup_one, backups_level, SourceOutcome};
+use super::backup::{backup_one, backups_level, BackupOptions, SourceOutcome};
 use super::copy::{copy_all, CopyOutcome};
 use super::forget::{apply_retention, ForgetOutcome};
 use super::verify::{record, verify_repo, VerifyOutcome};
@@ -18,6 +18,10 @@ use crate::status::Level;
 pub struct RunOptions {
     /// Skip retention this time.
     pub no_forget: bool,
+    /// Only these sources [default: all].
+    pub sources: Vec<String>,
+    /// How much the backups do (the load-aware mode).
+    pub backup: BackupOptions,
 }
 
 #[derive(Serialize)]
@@ -85,13 +89,13 @@ fn run_inner(site: &Site, opts: &RunOptions, catalog: &Catalog) -> anyhow::Resul
     }
     let repo = site.open_primary()?;
     let backups: Vec<_> = site
-        .config
-        .source
-        .iter()
-        .map(|(name, src)| backup_one(site, &repo, catalog, name, src))
+        .sources(&opts.sources)?
+        .into_iter()
+        .map(|(name, src)| backup_one(site, &repo, catalog, name, src, &opts.backup))
         .collect();
     let mut level = backups_level(&backups);
-    let retention = if opts.no_forget || backups.iter().any(|b| b.snapshot.is_none()) {
+    let failed = backups.iter().any(|b| b.status == RunStatus::Failed);
+    let retention = if opts.no_forget || failed {
         // Never thin out history on a run whose backup failed.
         None
     } else {

@@ -7,6 +7,8 @@
 mod backup;
 mod copy;
 mod local;
+mod lock;
+mod maintain;
 mod opendal;
 mod progress;
 mod read;
@@ -14,12 +16,13 @@ mod retention;
 mod snapshot;
 
 use std::path::Path;
+use std::time::Duration;
 
 use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::RepositoryBackends;
 use rustic_core::{
-    CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, PruneOptions,
-    ReadSubsetOption, RepairIndexOptions, Repository, RepositoryOptions, RusticError,
+    CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, ReadSubsetOption, Repository,
+    RepositoryOptions, RusticError,
 };
 use serde::Serialize;
 
@@ -30,6 +33,8 @@ pub use self::opendal::{
     has_connections as remote_connections_open, shutdown as close_remote_connections, RemoteOptions,
 };
 pub use copy::CopyResult;
+use lock::LockKind;
+pub use lock::{release_all as release_locks, LockError, LockInfo, Unlocked};
 pub use progress::set_progress_visible;
 pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
 pub use retention::{plan_retention, Dependents, Independent, Policy, RetentionDecision};
@@ -57,6 +62,8 @@ pub enum RepoError {
         context: String,
         inner: Box<RusticError>,
     },
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -127,6 +134,15 @@ pub struct RepoSpec {
     pub remote: RemoteOptions,
     /// zstd level for a new repository (stored in its config, used by every writer).
     pub compression: i32,
+    /// How long an operation waits for another program's conflicting lock before it fails
+    /// ([`RepoSpec::DEFAULT_LOCK_WAIT`] unless configured).
+    pub lock_wait: Duration,
+}
+
+impl RepoSpec {
+    /// restic refreshes a held lock every 5 minutes; waiting as long lets a lock that is not
+    /// refreshed any more be seen for what it is.
+    pub const DEFAULT_LOCK_WAIT: Duration = lock::DEFAULT_WAIT;
 }
 
 /// An open repository.
@@ -281,7 +297,15 @@ impl Repo {
     }
 
     /// Structure check, and with `read_data` a read of all (`None`) or a percentage of packs.
+    ///
+    /// Under a non-exclusive lock (restic's `check` takes an exclusive one): a verify must not
+    /// wait for, or fail beside, a running backup, and needs no exclusivity against one:
+    /// rustic reads snapshots, then the index, then lists packs, the reverse of the order a
+    /// backup writes them in, so a concurrent backup shows at most as packs not yet indexed
+    /// (`Level::Info`). The lock keeps out what would make findings up: a prune or forget
+    /// deleting files under the check.
     pub fn check(&self, read_data: Option<Option<f64>>) -> Result<Vec<Finding>> {
+        let _lock = self.lock(LockKind::Shared)?;
         let mut opts = CheckOptions::default();
         if let Some(pct) = read_data {
             opts = opts.read_data(true);
@@ -308,50 +332,6 @@ impl Repo {
                 Finding { level, message }
             })
             .collect())
-    }
-
-    /// Adds packs that were written but never indexed (a backup killed mid-way) to the index,
-    /// so their data is reused instead of uploaded again.
-    pub fn recover_interrupted(&self) -> Result<()> {
-        self.inner
-            .repair_index(&RepairIndexOptions::default(), false)
-            .ctx(|| {
-                format!(
-                    "cannot index the leftovers of an interrupted backup in `{}`",
-                    self.name
-                )
-            })
-    }
-
-    /// Removes snapshots; with `prune`, also the data only they referenced.
-    pub fn forget(&self, ids: &[String], prune: bool) -> Result<()> {
-        let raw = self.raw_snapshots()?;
-        let doomed: Vec<_> = raw
-            .iter()
-            .filter(|s| ids.contains(&s.id.to_hex().to_string()))
-            .map(|s| s.id)
-            .collect();
-        if !doomed.is_empty() {
-            self.inner
-                .delete_snapshots(&doomed)
-                .ctx(|| format!("cannot remove snapshots from `{}`", self.name))?;
-        }
-        if prune {
-            let opts = PruneOptions::default();
-            let plan = self
-                .inner
-                .prune_plan(&opts)
-                .ctx(|| format!("cannot plan the prune of `{}`", self.name))?;
-            self.inner
-                .prune(&opts, plan)
-                .ctx(|| format!("cannot prune `{}`", self.name))?;
-        }
-        Ok(())
-    }
-
-    /// Deletes one snapshot: used when the data behind it turned out to be bad.
-    pub fn remove_snapshot(&self, id: &str) -> Result<()> {
-        self.forget(&[id.to_string()], false)
     }
 }
 

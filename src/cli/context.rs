@@ -93,6 +93,7 @@ impl Ctx {
             location,
             remote,
             compression: r.compression,
+            lock_wait: RepoSpec::DEFAULT_LOCK_WAIT,
         })
     }
 

@@ -21,6 +21,7 @@ mod snapshots;
 mod stats;
 mod status;
 mod table;
+mod unlock;
 mod verify;
 
 use std::path::PathBuf;
@@ -186,6 +187,15 @@ drill, a target holding nothing newer than the smallest RPO of the sources' tier
     /// Apply the retention policy
     #[command(after_help = "Examples:\n  dxbackup forget --dry-run\n  dxbackup forget --prune")]
     Forget(forget::ForgetArgs),
+    /// Remove stale repository locks (left by processes that are gone)
+    #[command(
+        after_help = "Examples:\n  dxbackup unlock\n  dxbackup unlock --repo nas --json\n  dxbackup unlock --repo main --remove-all\n\n\
+Every operation that writes holds a lock in the repository's locks/ folder, in restic's format, \
+and removes stale ones it meets (not refreshed for 30 minutes, or made on this host by a process \
+that is gone). --remove-all also removes the locks of running processes: use it only when no \
+other dxbackup or restic uses the repository."
+    )]
+    Unlock(unlock::UnlockArgs),
     /// Per-run figures with averages and warnings
     #[command(
         after_help = "Examples:\n  dxbackup stats\n  dxbackup stats --source datax --last 50 --json"
@@ -267,6 +277,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Binlog(a) => binlog::run(&ctx, &a),
         Command::Forget(a) => forget::run(&ctx, &a),
         Command::Stats(a) => stats::run(&ctx, &a),
+        Command::Unlock(a) => unlock::run(&ctx, &a),
         Command::Config(_) | Command::Discover(_) => unreachable!("handled above"),
     }
 }

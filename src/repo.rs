@@ -8,6 +8,8 @@ mod backup;
 mod copy;
 mod local;
 mod location;
+mod lock;
+mod maintain;
 mod opendal;
 mod progress;
 mod read;
@@ -15,12 +17,13 @@ mod retention;
 mod snapshot;
 
 use std::path::Path;
+use std::time::Duration;
 
 use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::RepositoryBackends;
 use rustic_core::{
-    CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, PruneOptions,
-    ReadSubsetOption, RepairIndexOptions, Repository, RepositoryOptions, RusticError,
+    CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, ReadSubsetOption, Repository,
+    RepositoryOptions, RusticError,
 };
 use serde::Serialize;
 
@@ -32,6 +35,8 @@ pub use self::opendal::{
     RemoteOptions,
 };
 pub use copy::CopyResult;
+use lock::LockKind;
+pub use lock::{release_all as release_locks, LockError, LockInfo, Unlocked};
 pub use read::{BlobRef, Entry, EntryKind, Meta, Reader};
 pub use retention::{
     plan_retention, Dependents, Independent, KeepRules, Policy, RetentionDecision,
@@ -60,6 +65,8 @@ pub enum RepoError {
         context: String,
         inner: Box<RusticError>,
     },
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -132,6 +139,15 @@ pub struct RepoSpec {
     pub compression: i32,
     /// Draw progress bars on stderr (a terminal, not `--quiet`/`--json`, not the daemon).
     pub progress: bool,
+    /// How long an operation waits for another program's conflicting lock before it fails
+    /// ([`RepoSpec::DEFAULT_LOCK_WAIT`] unless configured).
+    pub lock_wait: Duration,
+}
+
+impl RepoSpec {
+    /// restic refreshes a held lock every 5 minutes; waiting as long lets a lock that is not
+    /// refreshed any more be seen for what it is.
+    pub const DEFAULT_LOCK_WAIT: Duration = lock::DEFAULT_WAIT;
 }
 
 /// An open repository.
@@ -286,7 +302,15 @@ impl Repo {
     }
 
     /// Structure check, and with `read_data` a read of all (`None`) or a percentage of packs.
+    ///
+    /// Under a non-exclusive lock (restic's `check` takes an exclusive one): a verify must not
+    /// wait for, or fail beside, a running backup, and needs no exclusivity against one:
+    /// rustic reads snapshots, then the index, then lists packs, the reverse of the order a
+    /// backup writes them in, so a concurrent backup shows at most as packs not yet indexed
+    /// (`Level::Info`). The lock keeps out what would make findings up: a prune or forget
+    /// deleting files under the check.
     pub fn check(&self, read_data: Option<Option<f64>>) -> Result<Vec<Finding>> {
+        let _lock = self.lock(LockKind::Shared)?;
         let mut opts = CheckOptions::default();
         if let Some(pct) = read_data {
             opts = opts.read_data(true);
@@ -313,50 +337,6 @@ impl Repo {
                 Finding { level, message }
             })
             .collect())
-    }
-
-    /// Adds packs that were written but never indexed (a backup killed mid-way) to the index,
-    /// so their data is reused instead of uploaded again.
-    pub fn recover_interrupted(&self) -> Result<()> {
-        self.inner
-            .repair_index(&RepairIndexOptions::default(), false)
-            .ctx(|| {
-                format!(
-                    "cannot index the leftovers of an interrupted backup in `{}`",
-                    self.name
-                )
-            })
-    }
-
-    /// Removes snapshots; with `prune`, also the data only they referenced.
-    pub fn forget(&self, ids: &[String], prune: bool) -> Result<()> {
-        let raw = self.raw_snapshots()?;
-        let doomed: Vec<_> = raw
-            .iter()
-            .filter(|s| ids.contains(&s.id.to_hex().to_string()))
-            .map(|s| s.id)
-            .collect();
-        if !doomed.is_empty() {
-            self.inner
-                .delete_snapshots(&doomed)
-                .ctx(|| format!("cannot remove snapshots from `{}`", self.name))?;
-        }
-        if prune {
-            let opts = PruneOptions::default();
-            let plan = self
-                .inner
-                .prune_plan(&opts)
-                .ctx(|| format!("cannot plan the prune of `{}`", self.name))?;
-            self.inner
-                .prune(&opts, plan)
-                .ctx(|| format!("cannot prune `{}`", self.name))?;
-        }
-        Ok(())
-    }
-
-    /// Deletes one snapshot: used when the data behind it turned out to be bad.
-    pub fn remove_snapshot(&self, id: &str) -> Result<()> {
-        self.forget(&[id.to_string()], false)
     }
 }
 

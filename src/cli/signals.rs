@@ -64,6 +64,8 @@ pub fn install() {
                 } else {
                     eprintln!("dxbackup: stopped by signal {sig}");
                 }
+                // No destructor runs after exit: a held repository lock would stay behind.
+                crate::repo::release_locks();
                 crate::repo::close_remote_connections();
                 std::process::exit(128 + sig);
             }

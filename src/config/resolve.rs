@@ -72,6 +72,7 @@ impl Config {
             remote,
             compression: r.compression,
             progress: false,
+            lock_wait: RepoSpec::DEFAULT_LOCK_WAIT,
         })
     }
 

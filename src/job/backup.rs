@@ -10,8 +10,8 @@ use crate::catalog::{Catalog, Metrics, RunEnd, RunStatus};
 use crate::config::{SourceConfig, SourceKind};
 use crate::manifest::{FilesManifest, Manifest, CONFIG_FILE, MANIFEST_FILE};
 use crate::repo::{BackupRequest, Content, Repo};
-use crate::source::files::Filter;
 use crate::schedule::{choose_mode, defer_full, include_for, Deferral, Mode, ModeSetting};
+use crate::source::files::Filter;
 use crate::status::Level;
 
 /// The result of backing up one source, as printed and as `--json`.

@@ -46,7 +46,7 @@ impl Site {
             config_mtime,
             state_dir,
             progress: false,
-            lock_wait: Duration::from_secs(300),
+            lock_wait: RepoSpec::DEFAULT_LOCK_WAIT,
             passwords: Mutex::default(),
         })
     }
@@ -84,6 +84,7 @@ impl Site {
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), spec.password.clone());
         spec.progress = self.progress;
+        spec.lock_wait = self.lock_wait;
         Ok(spec)
     }
 

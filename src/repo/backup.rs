@@ -17,13 +17,15 @@ mod stream;
 
 use self::stream::FillReader;
 pub use self::stream::Stream;
+use super::lock::{LockKind, Wait};
 use super::{Context, Repo, RepoError, Result, Snapshot, MANIFEST_DIR, TAG};
 use crate::source::files::Filter;
 
 /// What to back up and how to label it.
 pub struct BackupRequest {
     pub source: String,
-    /// `files`, `mysql-full` or `binlog`: the `kind:` tag.
+    /// `files`, `mysql-full` or `binlog`: the `kind:` tag. A `binlog` part waits for an
+    /// exclusive lock as long as it is held (see [`Repo::backup`]).
     pub kind: String,
     pub tier: String,
     pub host: String,
@@ -74,8 +76,21 @@ pub struct BackupResult {
 }
 
 impl Repo {
-    /// Backs up one files source into a new snapshot.
+    /// Backs up one source into a new snapshot, under a non-exclusive lock (as restic's
+    /// `backup`), taken before the index is read: a prune must not remove data this backup
+    /// has seen in the index and refers to instead of storing it again.
+    ///
+    /// The continuous binlog archiver stores each part with its own lock, so that between two
+    /// parts there is none and a prune (waiting for an exclusive lock) gets in. While an
+    /// exclusive lock is held, a `binlog` part waits as long as it is held, not `lock_wait`:
+    /// the spool keeps the binlog meanwhile, so only the RPO suffers, for the prune's duration,
+    /// where giving up would stop the archiver.
     pub fn backup(&self, req: &BackupRequest) -> Result<BackupResult> {
+        let _lock = if req.kind == "binlog" {
+            self.lock_waiting(LockKind::Shared, Wait::WhileHeld)?
+        } else {
+            self.lock(LockKind::Shared)?
+        };
         let repo = self
             .reopen()?
             .to_indexed_ids()

@@ -20,6 +20,7 @@ use rustic_core::{
     RusticResult, WriteBackend,
 };
 
+use super::lock::LockKind;
 use super::{plan_retention, progress, raw_backends, Context, Policy, Repo, Result, Snapshot};
 
 /// What one copy did.
@@ -39,7 +40,13 @@ pub struct CopyResult {
 impl Repo {
     /// Copies to `dst` every snapshot of this repository that `dst` lacks and that `dst`'s
     /// retention `rules` keep. A second copy sends nothing.
+    ///
+    /// Non-exclusive locks on both, as restic's `copy`: on `dst` because this writes it (a
+    /// prune there must not remove what the copy found present); on the source because a
+    /// prune there would remove packs the copy is still reading.
     pub fn copy_to(&self, dst: &Repo, policy: Policy<'_>, now: &Zoned) -> Result<CopyResult> {
+        let _dst_lock = dst.lock(LockKind::Shared)?;
+        let _src_lock = self.lock(LockKind::Shared)?;
         let start = Instant::now();
         let written = Arc::new(AtomicU64::new(0));
         let target = dst.open_metered(written.clone())?;

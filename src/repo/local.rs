@@ -47,20 +47,27 @@ impl Modes {
 
 /// rustic's local backend for reading and removing; our own writes.
 #[derive(Debug)]
-struct PrivateLocal {
+pub(super) struct PrivateLocal {
     inner: LocalBackend,
-    root: PathBuf,
+    pub(super) root: PathBuf,
     modes: Modes,
 }
 
 /// The backend of the local repository at `path` (absolute).
 pub fn backend(path: &str) -> RusticResult<Arc<dyn WriteBackend>> {
-    let root = PathBuf::from(path);
-    Ok(Arc::new(PrivateLocal {
-        inner: LocalBackend::new(path, std::iter::empty())?,
-        modes: Modes::of(&root),
-        root,
-    }))
+    Ok(Arc::new(PrivateLocal::open(path)?))
+}
+
+impl PrivateLocal {
+    /// The local repository at `path` (absolute): also what `lock` writes its files through.
+    pub(super) fn open(path: &str) -> RusticResult<Self> {
+        let root = PathBuf::from(path);
+        Ok(Self {
+            inner: LocalBackend::new(path, std::iter::empty())?,
+            modes: Modes::of(&root),
+            root,
+        })
+    }
 }
 
 impl PrivateLocal {
@@ -85,7 +92,35 @@ impl PrivateLocal {
     }
 }
 
-fn io_error(what: &str, path: &Path, err: std::io::Error) -> Box<RusticError> {
+impl PrivateLocal {
+    /// Under a temporary name (restic's `-tmp-`, skipped by listings), synced, then renamed:
+    /// a crash never leaves a truncated file under a real name.
+    pub(super) fn write_in(&self, dir: &Path, name: &str, content: &[Bytes]) -> RusticResult<()> {
+        self.make_dir(dir)?;
+        let path = dir.join(name);
+        let tmp = dir.join(format!("{name}-tmp-{}", &*Id::random().to_hex()));
+        let result = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(self.modes.file)
+                .open(&tmp)?;
+            // The umask may have taken bits the repository's mode has (a group one).
+            f.set_permissions(fs::Permissions::from_mode(self.modes.file))?;
+            for b in content {
+                f.write_all(b)?;
+            }
+            f.sync_all()?;
+            fs::rename(&tmp, &path)
+        })();
+        result.map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io_error("write", &path, e)
+        })
+    }
+}
+
+pub(super) fn io_error(what: &str, path: &Path, err: std::io::Error) -> Box<RusticError> {
     RusticError::with_source(
         ErrorKind::InputOutput,
         "cannot {what} `{path}`; check the repository folder and its permissions",
@@ -139,8 +174,6 @@ impl WriteBackend for PrivateLocal {
         Ok(())
     }
 
-    /// Under a temporary name (restic's `-tmp-`, skipped by listings), synced, then renamed:
-    /// a crash never leaves a truncated file under a real name.
     fn write_bytes(
         &self,
         tpe: FileType,
@@ -149,27 +182,7 @@ impl WriteBackend for PrivateLocal {
         content: BytesList,
     ) -> RusticResult<()> {
         let (dir, name) = self.place(tpe, id);
-        self.make_dir(&dir)?;
-        let path = dir.join(&name);
-        let tmp = dir.join(format!("{name}-tmp-{}", &*Id::random().to_hex()));
-        let result = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(self.modes.file)
-                .open(&tmp)?;
-            // The umask may have taken bits the repository's mode has (a group one).
-            f.set_permissions(fs::Permissions::from_mode(self.modes.file))?;
-            for b in content.slice() {
-                f.write_all(b)?;
-            }
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        })();
-        result.map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            io_error("write", &path, e)
-        })
+        self.write_in(&dir, &name, content.slice())
     }
 
     fn remove(&self, tpe: FileType, id: &Id, cacheable: bool) -> RusticResult<()> {

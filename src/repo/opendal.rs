@@ -85,6 +85,15 @@ pub fn backend(
     location: &Location,
     opts: &RemoteOptions,
 ) -> RusticResult<Arc<dyn WriteBackend>> {
+    Ok(Arc::new(shared_backend(name, location, opts)?))
+}
+
+/// The same, unboxed: also what `lock` reads and writes `locks/` through.
+pub(super) fn shared_backend(
+    name: &str,
+    location: &Location,
+    opts: &RemoteOptions,
+) -> RusticResult<OpenDalBackend> {
     let key = format!("{name}\n{location:?}");
     let mut guard = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     if guard.is_none() {
@@ -118,11 +127,11 @@ pub fn backend(
             op
         }
     };
-    Ok(Arc::new(OpenDalBackend {
+    Ok(OpenDalBackend {
         operator,
         object_store: location.bucket_service().is_some(),
         label: name.to_string(),
-    }))
+    })
 }
 
 /// Whether any remote repository has been opened (so there are connections to close).
@@ -162,8 +171,8 @@ pub fn shutdown() {
 
 /// A rustic backend over one OpenDAL operator. Clones share the operator.
 #[derive(Clone, Debug)]
-struct OpenDalBackend {
-    operator: Operator,
+pub(super) struct OpenDalBackend {
+    pub(super) operator: Operator,
     /// Buckets have no folders: creating `data/00/` there only adds empty marker objects.
     object_store: bool,
     label: String,
@@ -180,7 +189,7 @@ fn path(tpe: FileType, id: &Id) -> String {
 
 /// A backend error that names the operation and the root cause (`Connection refused`, an S3
 /// error code) in one line; OpenDAL's own Display is a paragraph of context.
-fn backend_error(what: &str, path: &str, err: opendal::Error) -> Box<RusticError> {
+pub(super) fn backend_error(what: &str, path: &str, err: opendal::Error) -> Box<RusticError> {
     let mut cause: &dyn std::error::Error = &err;
     while let Some(next) = cause.source() {
         cause = next;
@@ -313,12 +322,26 @@ impl WriteBackend for OpenDalBackend {
         _cacheable: bool,
         content: BytesList,
     ) -> RusticResult<()> {
+        self.put(&path(tpe, id), content.into_vec())
+    }
+
+    fn remove(&self, tpe: FileType, id: &Id, _cacheable: bool) -> RusticResult<()> {
         let p = path(tpe, id);
-        let buf: Vec<Bytes> = content.into_vec();
+        tracing::debug!(repository = %self.label, path = %p, "removing");
+        self.operator
+            .delete(&p)
+            .map_err(|e| backend_error("removing", &p, e))
+    }
+}
+
+impl OpenDalBackend {
+    /// Writes `p` whole: at once on object stores, which replace an object atomically; on SFTP
+    /// under a temporary name, then renamed.
+    pub(super) fn put(&self, p: &str, buf: Vec<Bytes>) -> RusticResult<()> {
         if self.object_store {
             self.operator
-                .write_options(&p, buf, WriteOptions::default())
-                .map_err(|e| backend_error("writing", &p, e))?;
+                .write_options(p, buf, WriteOptions::default())
+                .map_err(|e| backend_error("writing", p, e))?;
             return Ok(());
         }
         // restic's own sftp backend uses the same `-tmp-` naming; listings skip such names.
@@ -330,20 +353,12 @@ impl WriteBackend for OpenDalBackend {
         let result = self
             .operator
             .write_options(&tmp, joined, WriteOptions::default())
-            .and_then(|_| self.operator.rename(&tmp, &p));
+            .and_then(|_| self.operator.rename(&tmp, p));
         if let Err(e) = result {
             let _ = self.operator.delete(&tmp);
-            return Err(backend_error("writing", &p, e));
+            return Err(backend_error("writing", p, e));
         }
         Ok(())
-    }
-
-    fn remove(&self, tpe: FileType, id: &Id, _cacheable: bool) -> RusticResult<()> {
-        let p = path(tpe, id);
-        tracing::debug!(repository = %self.label, path = %p, "removing");
-        self.operator
-            .delete(&p)
-            .map_err(|e| backend_error("removing", &p, e))
     }
 }
 

@@ -8,6 +8,7 @@ mod damage;
 mod files;
 mod interop;
 mod json;
+mod locks;
 mod mydumper;
 mod mysql;
 mod privacy;

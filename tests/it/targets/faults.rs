@@ -64,9 +64,12 @@ fn sshd_killed_mid_copy_fails_that_target_and_the_next_run_converges() {
         !nas.join("snapshots").exists()
             || std::fs::read_dir(nas.join("snapshots")).unwrap().count() == 0
     );
-    // ...and restic still finds the target consistent.
+    // ...and restic still finds the target consistent. The copy could not remove its lock
+    // over the dead connection: restic's check would refuse it (restic removes stale locks only
+    // in `unlock`), so it reads without locking; the next run removes the stale lock.
+    assert_eq!(std::fs::read_dir(nas.join("locks")).unwrap().count(), 1);
     let local = vec!["-r".to_string(), nas.to_string_lossy().into_owned()];
-    restic(&local, &env, &[], &["check", "--read-data"]);
+    restic(&local, &env, &[], &["check", "--read-data", "--no-lock"]);
 
     sshd.restart();
     let out = env.ok(&["run"]);
@@ -116,7 +119,13 @@ fn network_to_s3_cut_mid_copy_fails_that_target_and_the_next_run_converges() {
     let cloud = vec!["-r".to_string(), s3.restic_repo(BUCKET, "dx/prod")];
     let snaps = restic(&cloud, &env, &s3_env(&s3), &["snapshots", "--json"]);
     assert_eq!(json(&snaps).as_array().map_or(0, Vec::len), 0, "{snaps}");
-    restic(&cloud, &env, &s3_env(&s3), &["check", "--read-data"]);
+    // The copy's lock stayed (the network was gone): see the sshd test above.
+    restic(
+        &cloud,
+        &env,
+        &s3_env(&s3),
+        &["check", "--read-data", "--no-lock"],
+    );
     let status = env.run(&["status"]);
     assert!(
         status.code >= 1 && status.stdout.contains("last copy failed"),

@@ -7,6 +7,7 @@ mod binlog;
 mod config_check;
 mod context;
 mod copy;
+mod daemon;
 mod diff;
 mod discover;
 mod drill;
@@ -16,6 +17,7 @@ mod log;
 mod restore;
 mod restore_db;
 mod run;
+mod schedule;
 mod signals;
 mod snapshots;
 mod stats;
@@ -78,6 +80,10 @@ pub struct GlobalArgs {
     /// More detail on stderr (repeat for more)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Resolve the config's relative paths against this folder (the daemon's children read
+    /// its copy of the config in force)
+    #[arg(long, global = true, hide = true, value_name = "DIR")]
+    pub config_base: Option<PathBuf>,
     /// How long to wait for a repository another process has locked [default: 5m]
     #[arg(long, global = true, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub lock_wait: Option<std::time::Duration>,
@@ -209,6 +215,23 @@ endpoints with the jobs that use them, and prints a ready [source.*] block for t
 Passwords are never shown."
     )]
     Discover(discover::DiscoverArgs),
+    /// Run the schedules, the binlog archivers and the checks unattended (foreground)
+    #[command(
+        after_help = "Examples:\n  dxbackup daemon\n  dxbackup daemon --print-systemd-unit > /etc/systemd/system/dxbackup.service\n\n\
+Runs every [schedule.NAME] (without any: the seed's plan: run at 02:00, files sources every 4 h, \
+verify 5 % at 09:00, forget with prune Sundays 03:00, drill Sundays 04:00, monitor every minute). \
+A slot missed while the daemon was down runs once at start-up; a schedule still running when its \
+next slot comes is skipped (and recorded); a failed job is retried after 1, 2 and 4 minutes. \
+Backups with mode = \"auto\" pick normal/light/minimal from the load average per core. Jobs run \
+as child processes at lowered CPU and I/O priority, each with a log under STATE_DIR/logs. The \
+binlog archiver of every binlog = true source runs under the daemon and is restarted if it exits. \
+SIGHUP reloads the config (a broken one is refused, the old one stays); SIGTERM stops within \
+seconds (archivers flush, running jobs are cancelled and leave no snapshot)."
+    )]
+    Daemon(daemon::DaemonArgs),
+    /// Every schedule with its last run, its next time and any catch-up due
+    #[command(after_help = "Examples:\n  dxbackup schedule\n  dxbackup --json schedule")]
+    Schedule(schedule::ScheduleArgs),
     /// Configuration tools
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -277,6 +300,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Binlog(a) => binlog::run(&ctx, &a),
         Command::Forget(a) => forget::run(&ctx, &a),
         Command::Stats(a) => stats::run(&ctx, &a),
+        Command::Daemon(a) => daemon::run(&ctx, &a),
+        Command::Schedule(a) => schedule::run(&ctx, &a),
         Command::Unlock(a) => unlock::run(&ctx, &a),
         Command::Config(_) | Command::Discover(_) => unreachable!("handled above"),
     }

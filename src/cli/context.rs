@@ -24,6 +24,9 @@ impl Ctx {
         let path = config::find(global.config.as_deref())?;
         let state_dir = global.state_dir.clone().unwrap_or_else(default_state_dir);
         let mut site = Site::load(&path, state_dir)?;
+        if let (Some(base), Some(name)) = (&global.config_base, path.file_name()) {
+            site.config.path = base.join(name);
+        }
         site.progress = super::progress_visible(&global);
         if let Some(w) = global.lock_wait {
             site.lock_wait = w;

@@ -11,7 +11,8 @@
 //! work (a final flush) and return normally; a second signal still ends the process at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Mutex, OnceLock};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -21,6 +22,25 @@ use crate::job::Cancel;
 static STOPPING: AtomicBool = AtomicBool::new(false);
 /// Set by [`cooperative_stop`]: where the first signal goes instead of exiting.
 static COOPERATIVE: OnceLock<Cancel> = OnceLock::new();
+/// Set by [`daemon_signals`]: SIGHUP reloads, the first SIGTERM/SIGINT stops cleanly.
+static DAEMON: OnceLock<Mutex<Sender<DaemonSignal>>> = OnceLock::new();
+
+/// What a signal asks of the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaemonSignal {
+    /// SIGHUP: read the config again (a broken one is refused and the old one kept).
+    Reload,
+    /// SIGTERM/SIGINT: stop cleanly within seconds.
+    Stop,
+}
+
+/// From now on SIGHUP and the first SIGTERM/SIGINT arrive on the returned channel instead of
+/// ending the process (a second SIGTERM/SIGINT still exits at once). For the daemon.
+pub fn daemon_signals() -> Receiver<DaemonSignal> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = DAEMON.set(Mutex::new(tx));
+    rx
+}
 
 /// Whether a signal is being handled: the process is about to exit with its code, and the
 /// main thread must not exit first with another one.
@@ -50,6 +70,22 @@ pub fn install() {
         .spawn(move || {
             let mut asked = false;
             for sig in signals.forever() {
+                if let Some(tx) = DAEMON.get() {
+                    let tx = tx.lock().unwrap_or_else(|e| e.into_inner());
+                    let event = match sig {
+                        SIGHUP => Some(DaemonSignal::Reload),
+                        _ if !asked => {
+                            asked = true;
+                            Some(DaemonSignal::Stop)
+                        }
+                        _ => None,
+                    };
+                    if let Some(event) = event {
+                        if tx.send(event).is_ok() {
+                            continue;
+                        }
+                    }
+                }
                 if let (false, Some(flag)) = (asked, COOPERATIVE.get()) {
                     asked = true;
                     eprintln!(

@@ -22,6 +22,11 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> anyhow::Result<Exit> {
     } else {
         sources::print_sources(&report.sources);
         print_targets(&report.targets);
+        match (&report.daemon.note, &report.daemon.heartbeat) {
+            (Some(n), _) => println!("WARNING  daemon: {n}"),
+            (None, Some(hb)) => println!("daemon: running, pid {} on {}", hb.pid, hb.host),
+            (None, None) => {}
+        }
     }
     Ok(exit_of(report.level()))
 }

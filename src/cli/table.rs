@@ -34,7 +34,7 @@ pub fn render(headers: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<Str
                 }
             }
         }
-        s
+        s.trim_end().to_string()
     };
     let mut out = vec![line(headers.to_vec())];
     out.extend(

@@ -19,10 +19,12 @@ use crate::targets::{self, RepoState, Severity, Space};
 pub struct StatusReport {
     pub sources: Vec<Verdict>,
     pub targets: TargetsReport,
+    pub daemon: DaemonState,
 }
 
 impl StatusReport {
-    /// The worst of the sources and the repositories (Nagios: 0 ok, 1 warning, 2 critical).
+    /// The worst of the sources, the repositories and the daemon (Nagios: 0 ok, 1 warning,
+    /// 2 critical).
     pub fn level(&self) -> Level {
         let sources = self
             .sources
@@ -30,7 +32,49 @@ impl StatusReport {
             .map(|v| v.level)
             .max()
             .unwrap_or(Level::Ok);
-        sources.max(level_of(self.targets.verdict.severity))
+        sources
+            .max(level_of(self.targets.verdict.severity))
+            .max(self.daemon.level)
+    }
+}
+
+/// The daemon, as its heartbeat tells: running, stopped (a warning once it has been seen:
+/// nothing runs the schedules then), or never run here (cron users: nothing to say).
+#[derive(Debug, Serialize)]
+pub struct DaemonState {
+    pub heartbeat: Option<crate::daemon::Heartbeat>,
+    pub running: bool,
+    pub level: Level,
+    pub note: Option<String>,
+}
+
+/// A daemon silent this long (it beats every 10 s) is down.
+const DAEMON_SILENT: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub fn daemon_state(catalog: &Catalog, now: jiff::Timestamp) -> DaemonState {
+    let Some(hb) = crate::daemon::last_heartbeat(catalog) else {
+        return DaemonState {
+            heartbeat: None,
+            running: false,
+            level: Level::Ok,
+            note: None,
+        };
+    };
+    let age = now.as_second() - hb.at.as_second();
+    let running = age <= DAEMON_SILENT.as_secs() as i64;
+    let note = (!running).then(|| {
+        format!(
+            "the daemon (pid {} on {}) has not reported for {}: schedules and archivers are not running; start it ('systemctl start dxbackup' or 'dxbackup daemon')",
+            hb.pid,
+            hb.host,
+            crate::status::human(std::time::Duration::from_secs(age.max(0) as u64))
+        )
+    });
+    DaemonState {
+        heartbeat: Some(hb),
+        running,
+        level: if running { Level::Ok } else { Level::Warning },
+        note,
     }
 }
 
@@ -46,6 +90,7 @@ pub fn status(site: &Site) -> anyhow::Result<StatusReport> {
     Ok(StatusReport {
         sources: sources(site)?,
         targets: targets_section(site)?,
+        daemon: daemon_state(&site.catalog()?, jiff::Timestamp::now()),
     })
 }
 

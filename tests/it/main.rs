@@ -4,6 +4,7 @@
 mod chains;
 mod cli;
 mod config;
+mod daemon;
 mod damage;
 mod files;
 mod interop;

@@ -11,11 +11,13 @@ mod schedules;
 
 pub use records::{BinlogPartRecord, DrillRecord};
 mod copies;
+mod monitor;
 
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
 pub use copies::{CopyEnd, CopyRecord};
+pub use monitor::{AlertSent, AlertState, OpenFinding, RepoSample, RunTotal};
 pub use schedules::{ScheduleRun, ScheduleRunEnd, ScheduleRunStart};
 
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +134,43 @@ CREATE TABLE schedule_runs (
     log TEXT
 );
 CREATE INDEX schedule_runs_by_schedule ON schedule_runs(schedule, id);
+",
+    r"
+CREATE TABLE repo_samples (
+    id INTEGER PRIMARY KEY,
+    repository TEXT NOT NULL,
+    at TEXT NOT NULL,
+    reachable INTEGER NOT NULL,
+    free_bytes INTEGER,
+    total_bytes INTEGER,
+    snapshots INTEGER,
+    behind INTEGER
+);
+CREATE INDEX repo_samples_by_repository ON repo_samples(repository, at);
+CREATE TABLE open_findings (
+    key TEXT PRIMARY KEY,
+    severity TEXT NOT NULL,
+    since TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE TABLE alert_state (
+    channel TEXT NOT NULL,
+    finding TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    PRIMARY KEY (channel, finding)
+);
+CREATE TABLE alerts_sent (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    finding TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    error TEXT
+);
 ",
 ];
 

@@ -2,6 +2,7 @@
 //! helpers. One file per command under `cli/`; each parses nothing itself and prints results
 //! on stdout (`--json` for machines), logs and progress on stderr.
 
+mod alert;
 mod backup;
 mod binlog;
 mod config_check;
@@ -14,6 +15,8 @@ mod drill;
 mod forget;
 mod init;
 mod log;
+mod metrics;
+mod monitor;
 mod restore;
 mod restore_db;
 mod run;
@@ -185,6 +188,24 @@ a target unreachable or behind, a 3-2-1 rule broken); 2 critical (RPO exceeded, 
 drill, a target holding nothing newer than the smallest RPO of the sources' tiers)."
     )]
     Status(status::StatusArgs),
+    /// Every check (freshness, integrity, drills, space, copies, performance, runs); alerts
+    #[command(
+        after_help = "Examples:\n  dxbackup monitor\n  dxbackup monitor --no-alert --json\n\n\
+Prints the findings as status does and sends what is due to every [alert.NAME] channel: a new \
+finding or a worse one at once, an unchanged one every `repeat` (24h), a recovery when it clears. \
+A failing channel is recorded and retried next time; it never changes the exit code. Exit codes \
+follow Nagios: 0 ok, 1 warning, 2 critical."
+    )]
+    Monitor(monitor::MonitorArgs),
+    /// Prometheus metrics from the catalog (text format, for node_exporter's textfile collector)
+    #[command(
+        after_help = "Examples:\n  dxbackup metrics\n  dxbackup metrics > /var/lib/node_exporter/textfile/dxbackup.prom.$$ && mv /var/lib/node_exporter/textfile/dxbackup.prom.$$ /var/lib/node_exporter/textfile/dxbackup.prom\n\n\
+Read from the catalog only: no repository is opened."
+    )]
+    Metrics(metrics::MetricsArgs),
+    /// Alert channels: send a test message
+    #[command(subcommand)]
+    Alert(alert::AlertCommand),
     /// Check repositories; with --read-data also read and hash the data
     #[command(
         after_help = "Examples:\n  dxbackup verify\n  dxbackup verify --read-data\n  dxbackup verify --read-data=10"
@@ -290,6 +311,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Run(a) => run::run(&ctx, &a),
         Command::Copy(a) => copy::run(&ctx, &a),
         Command::Status(a) => status::run(&ctx, &a),
+        Command::Monitor(a) => monitor::run(&ctx, &a),
+        Command::Metrics(a) => metrics::run(&ctx, &a),
+        Command::Alert(a) => alert::run(&ctx, &a),
         Command::Snapshots(a) => snapshots::run(&ctx, &a),
         Command::Diff(a) => diff::run(&ctx, &a),
         Command::Log(a) => log::run(&ctx, &a),

@@ -5,6 +5,7 @@
 //! failing key (`parse`), so no mistake hides another; `serde_path_to_error` names the failing
 //! key and `locate` turns that key path back into a line and column of the original text.
 
+mod alert;
 mod locate;
 mod parse;
 mod problem;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use crate::repo::{BucketService, Location, LocationError};
+pub use alert::{AlertConfig, AlertKind, MinSeverity, MonitorConfig, Tls};
 pub use locate::locate_sorted;
 pub use problem::{ConfigError, Problem};
 pub use resolve::credential_env;
@@ -48,6 +50,9 @@ pub struct Config {
     /// Empty: the daemon follows the seed's plan (`crate::schedule::effective`).
     pub schedule: BTreeMap<String, ScheduleConfig>,
     pub load: LoadConfig,
+    /// `[alert.NAME]`: where findings are told.
+    pub alert: BTreeMap<String, AlertConfig>,
+    pub monitor: MonitorConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -12,6 +12,7 @@ pub mod drill;
 pub mod forget;
 pub mod init;
 pub mod log;
+pub mod monitor;
 pub mod mysql_full;
 pub mod restore;
 pub mod restore_db;

@@ -3,6 +3,7 @@
 //! The binary is a thin shell over this library: `cli` parses and prints, the modules below do
 //! the work and never print.
 
+pub mod alert;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -10,6 +11,8 @@ pub mod daemon;
 pub mod datax;
 pub mod job;
 pub mod manifest;
+pub mod metrics;
+pub mod monitor;
 pub mod repo;
 pub mod restore;
 pub mod schedule;

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use crate::config::TierConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    #[default]
     Ok,
     Warning,
     Critical,
@@ -57,18 +58,18 @@ pub struct Verdict {
     pub exposure_secs: Option<u64>,
     pub level: Level,
     pub notes: Vec<String>,
+    /// The notes again, each with the check that raised it (`freshness`, `binlog`, `chain`,
+    /// `recovery`): what `crate::monitor` keys its findings by (`freshness:shop`).
+    #[serde(skip)]
+    pub checks: Vec<(&'static str, Level, String)>,
 }
 
 /// Drills older than this are stale: the environment has moved on since.
 const DRILL_MAX_AGE: Duration = Duration::from_secs(30 * 86400);
 
 pub fn evaluate(facts: Facts, tier: &TierConfig, now: jiff::Timestamp) -> Verdict {
-    let mut notes = Vec::new();
-    let mut level = Level::Ok;
-    let mut raise = |l: Level, note: String, notes: &mut Vec<String>| {
-        level = level.max(l);
-        notes.push(note);
-    };
+    let mut checks: Vec<(&'static str, Level, String)> = Vec::new();
+    let mut raise = |check: &'static str, l: Level, note: String| checks.push((check, l, note));
     let age = |t: jiff::Timestamp| {
         Duration::from_secs(now.as_second().saturating_sub(t.as_second()).max(0) as u64)
     };
@@ -82,12 +83,12 @@ pub fn evaluate(facts: Facts, tier: &TierConfig, now: jiff::Timestamp) -> Verdic
                     format!("last report {} ago", human(age(t)))
                 });
                 raise(
+                    "binlog",
                     Level::Warning,
                     format!(
                         "binlog archiver not running ({last}): start 'dxbackup binlog {}'",
                         facts.source
                     ),
-                    &mut notes,
                 );
             }
             alive
@@ -100,54 +101,74 @@ pub fn evaluate(facts: Facts, tier: &TierConfig, now: jiff::Timestamp) -> Verdic
         .max(heartbeat);
     let exposure = point.map(age);
     match exposure {
-        None => raise(Level::Critical, "no backup yet".into(), &mut notes),
+        None => raise(
+            "freshness",
+            Level::Critical,
+            format!("no backup yet: run 'dxbackup backup {}'", facts.source),
+        ),
         Some(e) if e > tier.rpo.0 => raise(
+            "freshness",
             Level::Critical,
             format!(
-                "RPO exceeded: the last recoverable point is {} old (RPO {})",
+                "RPO exceeded: the last recoverable point is {} old (RPO {}); run 'dxbackup backup {}' and find out why the scheduled ones stopped ('dxbackup stats', the daemon's log)",
                 human(e),
-                tier.rpo
+                tier.rpo,
+                facts.source
             ),
-            &mut notes,
         ),
         Some(e) if e.as_secs_f64() > tier.rpo.0.as_secs_f64() * 0.8 => raise(
+            "freshness",
             Level::Warning,
             format!(
                 "close to the RPO: last recoverable point {} old (RPO {})",
                 human(e),
                 tier.rpo
             ),
-            &mut notes,
         ),
         Some(_) => {}
     }
     for h in &facts.holes {
         raise(
+            "chain",
             Level::Critical,
             format!("restore chain broken: {h}; take a full backup to start a new chain"),
-            &mut notes,
         );
     }
     match &facts.last_drill {
         None => raise(
+            "recovery",
             Level::Warning,
             "never drilled: run 'dxbackup drill'".into(),
-            &mut notes,
         ),
-        Some(d) if !d.ok => raise(Level::Critical, "the last drill FAILED".into(), &mut notes),
+        Some(d) if !d.ok => raise(
+            "recovery",
+            Level::Critical,
+            format!(
+                "the last drill FAILED: see 'dxbackup drill {}' and fix the backup before it is needed",
+                facts.source
+            ),
+        ),
         Some(d) => {
             if d.rto > tier.rto.0 {
                 raise(
+                    "recovery",
                     Level::Warning,
-                    format!("last drill took {} (RTO {})", human(d.rto), tier.rto),
-                    &mut notes,
+                    format!(
+                        "last drill took {} (RTO {}): restore faster (driver = \"mydumper\") or agree a longer RTO",
+                        human(d.rto),
+                        tier.rto
+                    ),
                 );
             }
             if age(d.at) > DRILL_MAX_AGE {
                 raise(
+                    "recovery",
                     Level::Warning,
-                    format!("last drill is {} old", human(age(d.at))),
-                    &mut notes,
+                    format!(
+                        "last drill is {} old: run 'dxbackup drill {}'",
+                        human(age(d.at)),
+                        facts.source
+                    ),
                 );
             }
         }
@@ -156,8 +177,9 @@ pub fn evaluate(facts: Facts, tier: &TierConfig, now: jiff::Timestamp) -> Verdic
         rpo: tier.rpo.to_string(),
         rto: tier.rto.to_string(),
         exposure_secs: exposure.map(|e| e.as_secs()),
-        level,
-        notes,
+        level: checks.iter().map(|c| c.1).max().unwrap_or(Level::Ok),
+        notes: checks.iter().map(|c| c.2.clone()).collect(),
+        checks,
         facts,
     }
 }

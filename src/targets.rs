@@ -60,6 +60,9 @@ pub enum Severity {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// Stable across runs, what alerts are de-duplicated by: `reach:nas`, `copy:nas`,
+    /// `repo-age:local`, `space:local`, `3-2-1:copies`, `3-2-1:media`, `3-2-1:offsite`.
+    pub key: String,
     pub severity: Severity,
     /// The repository concerned, or `3-2-1`.
     pub subject: String,
@@ -97,8 +100,15 @@ pub struct Verdict {
 pub fn evaluate(repos: &[RepoState], rpo: Option<Duration>, now: Timestamp) -> Verdict {
     let age = |t: Timestamp| now.duration_since(t).as_secs().max(0) as u64;
     let mut findings = Vec::new();
-    let mut push = |severity, subject: &str, message: String| {
+    let mut push = |severity, check: &str, subject: &str, message: String| {
+        // The 3-2-1 findings are keyed by the rule they break, the others by repository.
+        let key = if subject == "3-2-1" {
+            format!("3-2-1:{check}")
+        } else {
+            format!("{check}:{subject}")
+        };
         findings.push(Finding {
+            key,
             severity,
             subject: subject.to_string(),
             message,
@@ -143,6 +153,7 @@ pub fn evaluate(repos: &[RepoState], rpo: Option<Duration>, now: Timestamp) -> V
     if copies.len() < 3 {
         push(
             Severity::Warning,
+            "copies",
             "3-2-1",
             format!(
                 "{} copies of the data counting the source, 3 wanted: add a repository and let `run` copy to it",
@@ -153,6 +164,7 @@ pub fn evaluate(repos: &[RepoState], rpo: Option<Duration>, now: Timestamp) -> V
     if media.len() < 2 {
         push(
             Severity::Warning,
+            "media",
             "3-2-1",
             format!(
                 "copies on {} medium, 2 wanted: put a target on another medium (medium = \"nas\" or \"cloud\")",
@@ -163,6 +175,7 @@ pub fn evaluate(repos: &[RepoState], rpo: Option<Duration>, now: Timestamp) -> V
     if offsite.is_none() {
         push(
             Severity::Warning,
+            "offsite",
             "3-2-1",
             "no reachable off-site copy: add a target away from this site and set offsite = true"
                 .into(),
@@ -190,15 +203,21 @@ fn repo_findings(
     r: &RepoState,
     rpo: Option<Duration>,
     age: &dyn Fn(Timestamp) -> u64,
-    push: &mut dyn FnMut(Severity, &str, String),
+    push: &mut dyn FnMut(Severity, &str, &str, String),
 ) {
     let name = r.name.as_str();
     if let Some(e) = &r.unreachable {
-        push(Severity::Warning, name, format!("unreachable: {e}"));
+        push(
+            Severity::Warning,
+            "reach",
+            name,
+            format!("unreachable: {e}; check the network, the server and its credentials"),
+        );
     }
     if let Some(e) = &r.copy_failing {
         push(
             Severity::Warning,
+            "copy",
             name,
             format!(
                 "the last copy failed: {e}; the next `dxbackup run` or `dxbackup copy` resumes it"
@@ -208,6 +227,7 @@ fn repo_findings(
     if let Some(n) = r.behind.filter(|n| *n > 0) {
         push(
             Severity::Warning,
+            "copy",
             name,
             format!(
                 "{n} {} behind the primary; run `dxbackup copy --to {name}`",
@@ -227,11 +247,13 @@ fn repo_findings(
         match newest.map(age) {
             None => push(
                 Severity::Critical,
+                "repo-age",
                 name,
                 "holds no snapshot: nothing to restore from here".into(),
             ),
             Some(a) if a > limit => push(
                 Severity::Critical,
+                "repo-age",
                 name,
                 format!(
                     "nothing newer than {} (the smallest RPO of the sources is {})",
@@ -254,6 +276,7 @@ fn repo_findings(
         if sev != Severity::Ok {
             push(
                 sev,
+                "space",
                 name,
                 format!("disk {pct:.0} % full; free space or run `dxbackup forget --prune`"),
             );

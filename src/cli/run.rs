@@ -51,6 +51,15 @@ fn print(s: &RunSummary) {
     for r in &s.target_retention {
         super::forget::print(r, false);
     }
+    for d in s.alerts.iter().flat_map(|a| &a.deliveries) {
+        match &d.error {
+            None => println!("alerted {}", d.channel),
+            Some(e) => println!(
+                "alert to {} FAILED (the run is not affected): {e}",
+                d.channel
+            ),
+        }
+    }
     println!(
         "run {}: {:.1} s",
         format!("{:?}", s.status).to_lowercase(),

@@ -27,6 +27,10 @@ pub fn run(ctx: &Ctx, _args: &StatusArgs) -> anyhow::Result<Exit> {
             (None, Some(hb)) => println!("daemon: running, pid {} on {}", hb.pid, hb.host),
             (None, None) => {}
         }
+        if !report.findings.is_empty() {
+            println!("findings");
+            super::monitor::print_findings(&report.findings);
+        }
     }
     Ok(exit_of(report.level()))
 }

@@ -16,7 +16,7 @@ use toml::Value;
 use super::{default_tiers, locate, suggest, Config, Problem};
 
 /// The keys of the top level, in the order the README documents them.
-const TOP_LEVEL: [&str; 8] = [
+const TOP_LEVEL: [&str; 10] = [
     "host",
     "repository",
     "source",
@@ -25,6 +25,8 @@ const TOP_LEVEL: [&str; 8] = [
     "stats",
     "schedule",
     "load",
+    "monitor",
+    "alert",
 ];
 
 /// More rounds than any entry has keys: a guard against a value that never goes through.
@@ -58,6 +60,8 @@ pub fn parse_lenient(text: &str) -> Result<Parsed, Problem> {
             "retention" => p.config.retention = p.entry(&key, value).unwrap_or_default(),
             "stats" => p.config.stats = p.entry(&key, value).unwrap_or_default(),
             "load" => p.config.load = p.entry(&key, value).unwrap_or_default(),
+            "monitor" => p.config.monitor = p.entry(&key, value).unwrap_or_default(),
+            "alert" => p.config.alert = p.section(&key, value),
             "schedule" => p.config.schedule = p.section(&key, value),
             "repository" => p.config.repository = p.section(&key, value),
             "source" => p.config.source = p.section(&key, value),

@@ -49,11 +49,36 @@ pub fn stored_text(config: &Config) -> String {
             s.password_file = removed();
         }
     }
+    for a in c.alert.values_mut() {
+        remove_alert_secrets(a);
+    }
     // Serialization cannot fail for these types (tests serialize every example); should it
     // ever, the snapshot says so rather than storing an empty file.
     match toml::to_string(&c) {
         Ok(text) => format!("{HEADER}{text}"),
         Err(e) => format!("# the config could not be stored: {e}\n"),
+    }
+}
+
+/// An alert channel's secrets and where they come from: the SMTP password file, the robot's
+/// signing secret, every URL (robots, Slack and ping URLs are their own keys), header values
+/// (an `Authorization` header).
+fn remove_alert_secrets(a: &mut super::AlertConfig) {
+    let removed = || Some(PathBuf::from(REMOVED));
+    if a.password_file.is_some() {
+        a.password_file = removed();
+    }
+    if a.secret_file.is_some() {
+        a.secret_file = removed();
+    }
+    if a.url_file.is_some() {
+        a.url_file = removed();
+    }
+    if a.url.is_some() {
+        a.url = Some(REMOVED.into());
+    }
+    for v in a.headers.iter_mut().flat_map(|h| h.values_mut()) {
+        *v = REMOVED.into();
     }
 }
 
@@ -91,6 +116,44 @@ pub fn removed_secrets(config: &Config, env_password: bool) -> Vec<Problem> {
             removed(
                 key("ssh-key"),
                 "point it at the private key that logs in to the server, or delete the line to use ssh's own".into(),
+            );
+        }
+    }
+    for (name, a) in &config.alert {
+        let key = |k: &str| format!("alert.{name}.{k}");
+        let files = [
+            (
+                "password-file",
+                &a.password_file,
+                "point it at the file holding the SMTP password",
+            ),
+            (
+                "secret-file",
+                &a.secret_file,
+                "point it at the file holding the robot's signing secret (SEC...)",
+            ),
+            (
+                "url-file",
+                &a.url_file,
+                "point it at the file holding the channel's URL",
+            ),
+        ];
+        for (k, v, what) in files {
+            if v.as_ref().is_some_and(is_removed) {
+                removed(key(k), what.into());
+            }
+        }
+        if a.url.as_ref().is_some_and(is_removed) {
+            removed(
+                key("url"),
+                "write the channel's URL, or use url-file".into(),
+            );
+        }
+        let headers = a.headers.iter().flatten().filter(|(_, v)| is_removed(v));
+        for (h, _) in headers {
+            removed(
+                key(&format!("headers.{h}")),
+                "write the header's value".into(),
             );
         }
     }
@@ -201,14 +264,41 @@ read-data = "2.5%"
 light-above = 0.8
 minimal-above = 2.5
 max-defer = "12h"
+
+[alert.mail]
+kind = "email"
+host = "smtp.example.com"
+user = "dx"
+password-file = "/etc/dxbackup/smtp.pw"
+from = "dx@example.com"
+to = ["ops@example.com"]
+
+[alert.ding]
+kind = "dingtalk"
+url = "https://oapi.dingtalk.com/robot/send?access_token=tok"
+secret-file = "/etc/dxbackup/ding.secret"
+
+[alert.hook]
+kind = "webhook"
+url-file = "/etc/dxbackup/hook.url"
+headers = { Authorization = "Bearer tok" }
+
+[monitor]
+grace = "30m"
+space-critical = 95.0
 "#;
 
-    const SECRETS: [&str; 5] = [
+    const SECRETS: [&str; 10] = [
         "repository.local.password-file",
         "repository.nas.password-command",
         "repository.nas.ssh-key",
         "repository.cloud.access-key-file",
         "source.shop.password-file",
+        "alert.mail.password-file",
+        "alert.ding.url",
+        "alert.ding.secret-file",
+        "alert.hook.url-file",
+        "alert.hook.headers.Authorization",
     ];
 
     /// Every leaf key of a TOML document, dotted, with its value.
@@ -267,7 +357,9 @@ max-defer = "12h"
             }
         }
         assert!(
-            !stored.contains("/etc/dxbackup") && !stored.contains("pass show"),
+            !stored.contains("/etc/dxbackup")
+                && !stored.contains("pass show")
+                && !stored.contains("tok"),
             "{stored}"
         );
     }
@@ -292,7 +384,7 @@ max-defer = "12h"
             .into_iter()
             .map(|p| p.key)
             .collect();
-        assert_eq!(keys.len(), 3, "{keys:?}");
+        assert_eq!(keys.len(), 8, "{keys:?}");
         assert!(removed_secrets(&parse(FULL).unwrap(), false).is_empty());
     }
 

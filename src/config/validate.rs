@@ -49,6 +49,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         ));
     }
     super::schedule::validate(config, &mut problems);
+    super::alert::validate(config, &mut problems);
     problems
 }
 

@@ -8,8 +8,10 @@ use serde::Serialize;
 use super::backup::{backup_one, backups_level, BackupOptions, SourceOutcome};
 use super::copy::{copy_all, CopyOutcome};
 use super::forget::{apply_retention, ForgetOutcome};
+use super::monitor::MonitorOptions;
 use super::verify::{record, verify_repo, VerifyOutcome};
 use super::Site;
+use crate::alert::PingPhase;
 use crate::catalog::{Catalog, RunEnd, RunStatus};
 use crate::repo::Repo;
 use crate::status::Level;
@@ -35,6 +37,9 @@ pub struct RunSummary {
     pub target_retention: Vec<ForgetOutcome>,
     pub duration_secs: f64,
     pub status: RunStatus,
+    /// The monitor after the run, with the alerts it sent (so cron users get them too); its
+    /// findings and failed channels never change the run's level.
+    pub alerts: Option<super::monitor::MonitorOutcome>,
     /// The worst of it all: ok, warning (a target failed, a source of several failed), or
     /// critical (every backup failed, the repository damaged).
     pub level: Level,
@@ -44,6 +49,7 @@ pub struct RunSummary {
 pub fn run(site: &Site, opts: &RunOptions) -> anyhow::Result<RunSummary> {
     let start = Instant::now();
     let catalog = site.catalog()?;
+    super::monitor::ping(site, "run", PingPhase::Start);
     let run_id = catalog.start_run("run", None, Some(site.primary().0))?;
     let result = run_inner(site, opts, &catalog);
     let (status, error) = match &result {
@@ -60,9 +66,24 @@ pub fn run(site: &Site, opts: &RunOptions) -> anyhow::Result<RunSummary> {
             metrics: None,
         },
     )?;
+    let ok = matches!(status, RunStatus::Ok | RunStatus::Warning);
+    super::monitor::ping(
+        site,
+        "run",
+        if ok {
+            PingPhase::Success
+        } else {
+            PingPhase::Fail
+        },
+    );
+    // Whatever the run found is told now, a failed run too.
+    let alerts = super::monitor::monitor(site, &MonitorOptions::default())
+        .map_err(|e| tracing::warn!("the monitor after the run failed: {e:#}"))
+        .ok();
     let mut summary = result?;
     summary.duration_secs = start.elapsed().as_secs_f64();
     summary.status = status;
+    summary.alerts = alerts;
     Ok(summary)
 }
 
@@ -147,6 +168,7 @@ fn run_inner(site: &Site, opts: &RunOptions, catalog: &Catalog) -> anyhow::Resul
         target_retention,
         duration_secs: 0.0,
         status: RunStatus::Running,
+        alerts: None,
         level,
     })
 }

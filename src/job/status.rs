@@ -20,6 +20,9 @@ pub struct StatusReport {
     pub sources: Vec<Verdict>,
     pub targets: TargetsReport,
     pub daemon: DaemonState,
+    /// Every finding of the monitor (`crate::monitor`), keyed, worst first: the same as
+    /// `dxbackup monitor` shows and alerts on.
+    pub findings: Vec<crate::monitor::Finding>,
 }
 
 impl StatusReport {
@@ -32,9 +35,11 @@ impl StatusReport {
             .map(|v| v.level)
             .max()
             .unwrap_or(Level::Ok);
+        let findings = self.findings.iter().map(|f| f.severity).max();
         sources
             .max(level_of(self.targets.verdict.severity))
             .max(self.daemon.level)
+            .max(findings.unwrap_or(Level::Ok))
     }
 }
 
@@ -87,11 +92,17 @@ pub struct TargetsReport {
 }
 
 pub fn status(site: &Site) -> anyhow::Result<StatusReport> {
-    Ok(StatusReport {
+    let catalog = site.catalog()?;
+    let now = jiff::Timestamp::now();
+    let mut report = StatusReport {
         sources: sources(site)?,
         targets: targets_section(site)?,
-        daemon: daemon_state(&site.catalog()?, jiff::Timestamp::now()),
-    })
+        daemon: daemon_state(&catalog, now),
+        findings: Vec::new(),
+    };
+    super::monitor::record_samples(&catalog, &report.targets.repositories, now);
+    report.findings = super::monitor::evaluate_report(site, &catalog, &report, now)?.findings;
+    Ok(report)
 }
 
 pub fn level_of(s: Severity) -> Level {

@@ -106,7 +106,6 @@ fn to_prometheus_text(open_metrics: &str) -> String {
     out
 }
 
-
 fn sources(
     site: &Site,
     catalog: &Catalog,

@@ -11,13 +11,17 @@ mod schedules;
 
 pub use records::{BinlogPartRecord, DrillRecord};
 mod copies;
+mod history;
 mod monitor;
+mod observed;
 
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
 pub use copies::{CopyEnd, CopyRecord};
+pub use history::{AttemptLog, RunFilter, VerificationRecord};
 pub use monitor::{AlertSent, AlertState, OpenFinding, RepoSample, RunTotal};
+pub use observed::HeldBy;
 pub use schedules::{ScheduleRun, ScheduleRunEnd, ScheduleRunStart};
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +175,27 @@ CREATE TABLE alerts_sent (
     attempts INTEGER NOT NULL,
     error TEXT
 );
+",
+    // The dashboard's and the report's view of the repositories (what `report::observe`
+    // last listed), so no page view opens one; and the indexes their queries walk.
+    r"
+CREATE TABLE observed_snapshots (
+    repository TEXT NOT NULL,
+    id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    source TEXT,
+    kind TEXT,
+    tags TEXT NOT NULL,
+    paths TEXT NOT NULL,
+    description TEXT,
+    summary TEXT,
+    PRIMARY KEY (repository, id)
+);
+CREATE INDEX observed_snapshots_by_source ON observed_snapshots(repository, source, time_ms);
+CREATE INDEX drills_by_source ON drills(source, at);
+CREATE INDEX verifications_by_repository ON verifications(repository, at);
+CREATE INDEX runs_by_started ON runs(started_at);
 ",
 ];
 

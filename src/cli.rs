@@ -17,6 +17,7 @@ mod init;
 mod log;
 mod metrics;
 mod monitor;
+mod report;
 mod restore;
 mod restore_db;
 mod run;
@@ -28,6 +29,7 @@ mod status;
 mod table;
 mod unlock;
 mod verify;
+mod web;
 
 use std::path::PathBuf;
 
@@ -253,6 +255,18 @@ seconds (archivers flush, running jobs are cancelled and leave no snapshot)."
     /// Every schedule with its last run, its next time and any catch-up due
     #[command(after_help = "Examples:\n  dxbackup schedule\n  dxbackup --json schedule")]
     Schedule(schedule::ScheduleArgs),
+    /// The backup report of a period as one file: HTML (to mail or archive) or Markdown
+    #[command(
+        after_help = "Examples:\n  dxbackup report --html /tmp/backup-report.html\n  dxbackup report --markdown week.md --since 7d\n  dxbackup report --html month.html --since 30d\n\n\
+Per source the backups of the period with sizes and durations and the share of the time it was \
+inside its RPO; per repository its storage and trend; verifications; drills against the tier's \
+RTO; the 3-2-1 state; findings open and resolved. The HTML file is self-contained (inline CSS and \
+SVG charts, no script, nothing fetched), and no secret of the config is in it."
+    )]
+    Report(report::ReportArgs),
+    /// The dashboard: its token
+    #[command(subcommand)]
+    Web(web::WebCommand),
     /// Configuration tools
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -327,6 +341,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Daemon(a) => daemon::run(&ctx, &a),
         Command::Schedule(a) => schedule::run(&ctx, &a),
         Command::Unlock(a) => unlock::run(&ctx, &a),
+        Command::Report(a) => report::run(&ctx, &a),
+        Command::Web(c) => web::run(&ctx, &c),
         Command::Config(_) | Command::Discover(_) => unreachable!("handled above"),
     }
 }

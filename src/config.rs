@@ -14,6 +14,7 @@ mod schedule;
 mod stored;
 mod suggest;
 mod validate;
+mod web;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,6 +31,7 @@ pub use resolve::credential_env;
 pub use schedule::{JobKind, LoadConfig, ModeSetting, Percent, ScheduleConfig};
 pub use stored::{is_removed, removed_secrets, stored_text, REMOVED};
 pub use validate::validate;
+pub use web::{WebConfig, DEFAULT_LISTEN};
 
 /// Where `find` looks when no `--config` is given, after `$DXBACKUP_CONFIG`.
 pub const DEFAULT_PATHS: [&str; 2] = ["./dxbackup.toml", "/etc/dxbackup/dxbackup.toml"];
@@ -53,6 +55,8 @@ pub struct Config {
     /// `[alert.NAME]`: where findings are told.
     pub alert: BTreeMap<String, AlertConfig>,
     pub monitor: MonitorConfig,
+    /// `[web]`: the dashboard the daemon serves; none without the section.
+    pub web: Option<WebConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -223,6 +227,10 @@ pub enum Driver {
     Dump,
     /// `mydumper`, parallel, for big databases.
     Mydumper,
+    /// `mariabackup --backup --stream=mbstream`: a physical copy of the whole server, restored
+    /// by extracting and preparing a data directory (minutes become seconds for big
+    /// databases). Runs on the database host: it reads the data files.
+    Mariabackup,
 }
 
 /// What a DataX home needs kept: configuration, jobs, plugins (users swap JDBC drivers into

@@ -68,6 +68,8 @@ pub fn run(opts: &DaemonOptions, events: Receiver<Event>) -> anyhow::Result<()> 
     let mut schedules = schedule::effective(&site.config)
         .context("the schedules cannot be evaluated; run 'dxbackup config check'")?;
     commit_config(opts)?;
+    // The dashboard of `[web]`, on a thread and runtime of its own (`crate::web`).
+    let web = crate::web::start(opts, &site);
     let catalog = site.catalog()?;
     // Opening the catalog marked the runs of a killed daemon (and its children) interrupted.
     release_stale_locks(&site);
@@ -106,6 +108,9 @@ pub fn run(opts: &DaemonOptions, events: Receiver<Event>) -> anyhow::Result<()> 
                     schedules = new_schedules;
                     archivers.reconcile(&site);
                     log_plan(&schedules);
+                    if let Some(w) = &web {
+                        w.reload(opts);
+                    }
                 }
                 Err(e) => {
                     tracing::error!("config reload refused, the old config stays in force: {e:#}")
@@ -119,6 +124,9 @@ pub fn run(opts: &DaemonOptions, events: Receiver<Event>) -> anyhow::Result<()> 
     runner.stop_all(&catalog, STOP_GRACE);
     archivers.stop_all(STOP_GRACE);
     let _ = catalog.interrupt_my_schedule_runs("the daemon was stopped while the job ran");
+    if let Some(w) = web {
+        w.stop();
+    }
     Ok(())
 }
 

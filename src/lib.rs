@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod monitor;
 pub mod repo;
+pub mod report;
 pub mod restore;
 pub mod schedule;
 pub mod source;
@@ -21,10 +22,17 @@ pub mod stats;
 pub mod status;
 pub mod targets;
 pub mod units;
+pub mod web;
 
 /// This machine's name, as recorded in snapshots and runs.
 pub fn host_name() -> String {
     hostname::get()
         .map(|h| h.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Whether this process runs as root (a server it starts must then be told `--user=root`).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }

@@ -13,6 +13,7 @@ mod maintain;
 mod opendal;
 mod progress;
 mod read;
+mod relabel;
 mod retention;
 mod snapshot;
 

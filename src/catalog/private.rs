@@ -53,13 +53,21 @@ fn catalog_file(db: &Path) -> Result<()> {
         path: path.to_path_buf(),
         cause,
     };
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(db)
-        .map_err(|e| err(db, e))?;
+    // Only a missing catalog is created here. Opening an existing one with a file handle of
+    // our own and closing it would drop every POSIX lock this process holds on it, the shared
+    // lock of a catalog connection already open in it (the daemon's, the dashboard's) among
+    // them: another process's connection would then take the catalog for its last, check-
+    // point and delete the WAL under the open one (SQLITE_IOERR_SHORT_READ). Permissions are
+    // changed by path, which takes no handle.
+    if fs::symlink_metadata(db).is_err() {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(db)
+            .map_err(|e| err(db, e))?;
+    }
     for p in [db.to_path_buf(), suffixed(db, "-wal"), suffixed(db, "-shm")] {
         match fs::metadata(&p) {
             Ok(m) if m.permissions().mode() & 0o077 != 0 => {

@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::{print_json, Ctx, Exit};
 use crate::job::forget::{forget, ForgetOutcome};
+use crate::job::housekeep::HousekeepReport;
 
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
@@ -56,6 +57,7 @@ pub fn print(o: &ForgetOutcome, detail: bool) {
             &rows,
         );
     }
+    print_housekeeping(&o.housekeeping);
     let verb = if o.dry_run { "would remove" } else { "removed" };
     println!(
         "{}: keep {}, {verb} {}{}",
@@ -64,4 +66,25 @@ pub fn print(o: &ForgetOutcome, detail: bool) {
         o.removed(),
         if o.pruned { ", pruned unused data" } else { "" }
     );
+}
+
+/// One line per closed binlog file merged (or to merge), and what went wrong.
+fn print_housekeeping(h: &HousekeepReport) {
+    for m in &h.merged {
+        println!(
+            "merged {} of `{}` ({}, {} parts) into snapshot {}, {} added",
+            m.file,
+            m.source,
+            crate::units::bytes(m.size),
+            m.parts,
+            &m.snapshot[..8.min(m.snapshot.len())],
+            crate::units::bytes(m.added_bytes)
+        );
+    }
+    for f in &h.would_merge {
+        println!("would merge binlog {f} into one snapshot");
+    }
+    for p in h.problems.iter().chain(&h.overlapping) {
+        eprintln!("warning: binlog housekeeping: {p}");
+    }
 }

@@ -16,7 +16,7 @@ use toml::Value;
 use super::{default_tiers, locate, suggest, Config, Problem};
 
 /// The keys of the top level, in the order the README documents them.
-const TOP_LEVEL: [&str; 10] = [
+const TOP_LEVEL: [&str; 11] = [
     "host",
     "repository",
     "source",
@@ -27,6 +27,7 @@ const TOP_LEVEL: [&str; 10] = [
     "load",
     "monitor",
     "alert",
+    "web",
 ];
 
 /// More rounds than any entry has keys: a guard against a value that never goes through.
@@ -62,6 +63,7 @@ pub fn parse_lenient(text: &str) -> Result<Parsed, Problem> {
             "load" => p.config.load = p.entry(&key, value).unwrap_or_default(),
             "monitor" => p.config.monitor = p.entry(&key, value).unwrap_or_default(),
             "alert" => p.config.alert = p.section(&key, value),
+            "web" => p.config.web = p.entry(&key, value),
             "schedule" => p.config.schedule = p.section(&key, value),
             "repository" => p.config.repository = p.section(&key, value),
             "source" => p.config.source = p.section(&key, value),

@@ -52,6 +52,9 @@ pub fn stored_text(config: &Config) -> String {
     for a in c.alert.values_mut() {
         remove_alert_secrets(a);
     }
+    if let Some(t) = c.web.as_mut().and_then(|w| w.token_file.as_mut()) {
+        *t = PathBuf::from(REMOVED);
+    }
     // Serialization cannot fail for these types (tests serialize every example); should it
     // ever, the snapshot says so rather than storing an empty file.
     match toml::to_string(&c) {
@@ -166,6 +169,7 @@ pub fn removed_secrets(config: &Config, env_password: bool) -> Vec<Problem> {
             );
         }
     }
+    super::web::removed(config, &mut problems, WHY);
     problems
 }
 

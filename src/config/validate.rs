@@ -50,6 +50,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     }
     super::schedule::validate(config, &mut problems);
     super::alert::validate(config, &mut problems);
+    super::web::validate(config, &mut problems);
     problems
 }
 
@@ -91,6 +92,20 @@ fn mysql_source(key: &str, src: &SourceConfig, problems: &mut Vec<Problem>) {
     }
     if src.host.is_none() && src.socket.is_none() {
         problems.push(Problem::new(key, "needs `host` (and `port`) or `socket`"));
+    }
+    let local = src.socket.is_some()
+        || src
+            .host
+            .as_deref()
+            .is_some_and(|h| matches!(h, "127.0.0.1" | "localhost" | "::1"));
+    if src.driver == Some(super::Driver::Mariabackup) && !local {
+        problems.push(
+            Problem::new(
+                format!("{key}.driver"),
+                "driver = \"mariabackup\" copies the server's data files, so dxbackup must run on the database host",
+            )
+            .hint("connect through socket = \"...\" or host = \"127.0.0.1\" on that host, or use driver = \"dump\" from here"),
+        );
     }
     if src.password_file.is_some() && src.password_env.is_some() {
         problems.push(

@@ -66,7 +66,7 @@ impl Runner {
         site: &Site,
     ) -> anyhow::Result<()> {
         let (mode, reason) = mode_for(s, site);
-        if matches!(s.job, JobKind::Monitor | JobKind::Report) {
+        if s.job == JobKind::Monitor {
             return run_in_process(s, slot, catch_up, catalog, site);
         }
         let logs = self.opts.state_dir.join("logs");
@@ -291,7 +291,20 @@ pub fn child_command(opts: &DaemonOptions, s: &Schedule, mode: Option<Mode>) -> 
         JobKind::Forget => {
             cmd.args(["forget", "--prune"]);
         }
-        JobKind::Monitor | JobKind::Report => unreachable!("run in process"),
+        JobKind::Report => {
+            // The last week's report, written where the daemon keeps its files (`report`
+            // observes the repositories first).
+            let day = jiff::Zoned::now().strftime("%Y-%m-%d").to_string();
+            cmd.arg("report")
+                .arg("--html")
+                .arg(
+                    opts.state_dir
+                        .join("reports")
+                        .join(format!("report-{day}.html")),
+                )
+                .args(["--since", "7d"]);
+        }
+        JobKind::Monitor => unreachable!("run in process"),
     }
     if let Some(m) = mode {
         cmd.arg("--mode").arg(m.as_str());
@@ -300,8 +313,7 @@ pub fn child_command(opts: &DaemonOptions, s: &Schedule, mode: Option<Mode>) -> 
     cmd
 }
 
-/// `monitor` evaluates the status in the daemon itself (it only reads); `report` is not in
-/// this version and is recorded as skipped.
+/// `monitor` evaluates the status in the daemon itself (it only reads).
 fn run_in_process(
     s: &Schedule,
     slot: jiff::Timestamp,
@@ -309,15 +321,6 @@ fn run_in_process(
     catalog: &Catalog,
     site: &Site,
 ) -> anyhow::Result<()> {
-    if s.job == JobKind::Report {
-        catalog.record_schedule_skip(
-            &s.name,
-            s.job.as_str(),
-            slot,
-            "report jobs are not available in this version",
-        )?;
-        return Ok(());
-    }
     let record = catalog.start_schedule_run(&ScheduleRunStart {
         schedule: &s.name,
         job: s.job.as_str(),

@@ -2,6 +2,8 @@
 //! part by part into the primary, each flush one snapshot, the heartbeat `status` reads
 //! recorded every flush. Runs until cancelled (a final flush first) or a gap stops it.
 
+mod synthetic;
+
 use std::time::Instant;
 
 use anyhow::bail;
@@ -9,12 +11,14 @@ use serde::Serialize;
 
 use super::backup::{manifest, meta_files};
 use super::dbarchive::{self, BinlogDescription, PartInfo};
+use super::housekeep::Housekeeper;
 use super::{Cancel, Site};
 use crate::catalog::{BinlogPartRecord, Catalog};
 use crate::config::{SourceConfig, SourceKind};
 use crate::manifest::Manifest;
 use crate::repo::{BackupRequest, Content, Repo, Stream};
 use crate::source::mysql::archiver::{part_name, Archiver, Part};
+pub use synthetic::{store_day, DayOptions, DaySummary};
 
 /// What a run stored.
 #[derive(Debug, Default, Serialize)]
@@ -27,6 +31,9 @@ pub struct Summary {
     /// The newest event stored (RFC 3339).
     pub last_event: Option<String>,
     pub last_snapshot: Option<String>,
+    /// Closed files merged into one snapshot each, and part snapshots forgotten for them.
+    pub merged_files: usize,
+    pub parts_forgotten: usize,
     pub error: Option<String>,
 }
 
@@ -91,6 +98,9 @@ pub fn archive(
             ..Summary::default()
         },
         on_part,
+        housekeeper: Housekeeper::new(),
+        housekeep_due: false,
+        next_housekeep: Instant::now(),
     };
     let result = archiver.run(cancel.as_atomic(), &mut |parts| storer.store(parts));
     let mut summary = storer.summary;
@@ -108,6 +118,10 @@ struct Storer<'a> {
     repo: &'a Repo,
     summary: Summary,
     on_part: &'a mut dyn FnMut(&StoredPart),
+    housekeeper: Housekeeper,
+    /// A file closed since the last housekeeping that finished.
+    housekeep_due: bool,
+    next_housekeep: Instant,
 }
 
 impl Storer<'_> {
@@ -117,32 +131,12 @@ impl Storer<'_> {
         if parts.is_empty() {
             self.catalog
                 .set_meta(&key, &jiff::Timestamp::now().to_string())?;
+            self.housekeep();
             return Ok(());
         }
+        self.housekeep_due |= parts.iter().any(|p| p.segment.closed);
         let t0 = Instant::now();
-        let infos: Vec<PartInfo> = parts.iter().map(info).collect();
-        let mut m = self.base.clone();
-        m.binlog = Some(parts.iter().map(|p| p.segment.clone()).collect());
-        let streams: Vec<Stream> = parts
-            .into_iter()
-            .map(|p| {
-                let size = p.data.len() as u64;
-                let path = part_name(&p.segment.file, p.offset);
-                Stream::sized(path, size, std::io::Cursor::new(p.data))
-            })
-            .collect();
-        let req = BackupRequest {
-            source: name.into(),
-            kind: "binlog".into(),
-            tier: self.src.tier.clone(),
-            host: self.site.host(),
-            content: Content::streams(format!("/binlog/{name}"), streams),
-            meta_files: meta_files(self.site, &m),
-            meta_mtime: self.site.config_mtime,
-            description: Some(serde_json::to_string(&BinlogDescription {
-                parts: infos.clone(),
-            })?),
-        };
+        let (req, infos) = flush_request(self.site, name, self.src, &self.base, parts)?;
         let snap = self.repo.backup(&req)?.snapshot;
         for p in &infos {
             self.catalog.record_binlog_part(
@@ -165,7 +159,49 @@ impl Storer<'_> {
         }
         self.catalog
             .set_meta(&key, &jiff::Timestamp::now().to_string())?;
+        self.housekeep();
         Ok(())
+    }
+
+    /// Once a file has closed: merges it, then forgets its parts if no other program holds a
+    /// lock (else tries again 10 s later; the prune schedule catches up in any case). Between
+    /// two flushes, holding no lock of ours: it can wait for nothing of its own. A failure is
+    /// logged and retried 5 minutes later; it never stops the archiver.
+    fn housekeep(&mut self) {
+        if !self.housekeep_due || Instant::now() < self.next_housekeep {
+            return;
+        }
+        let t0 = Instant::now();
+        let name = self.name;
+        let report = match self
+            .housekeeper
+            .prepare(self.site, self.repo, Some(name), true)
+        {
+            Ok(r) => r,
+            Err(e) => return self.retry_housekeeping(&format!("{e:#}")),
+        };
+        self.summary.merged_files += report.merged.len();
+        if !report.problems.is_empty() {
+            return self.retry_housekeeping(&report.problems.join("; "));
+        }
+        let hk = &self.housekeeper;
+        match self.repo.try_forget_with(&|s| hk.superseded_ids(s)) {
+            Ok(Some(n)) => {
+                self.housekeep_due = false;
+                self.summary.parts_forgotten += n;
+                tracing::info!(source = %name, merged = report.merged.len(), forgotten = n, ms = t0.elapsed().as_millis() as u64, "binlog housekeeping done");
+            }
+            Ok(None) => {
+                tracing::info!(source = %name, "binlog housekeeping: another program holds a lock of the repository; forgetting the merged parts in 10 s");
+                self.next_housekeep = Instant::now() + std::time::Duration::from_secs(10);
+            }
+            Err(e) => self.retry_housekeeping(&format!("{e:#}")),
+        }
+    }
+
+    fn retry_housekeeping(&mut self, why: &str) {
+        tracing::warn!(source = %self.name, "binlog housekeeping failed: {why}; trying again in 5 minutes");
+        self.next_housekeep = Instant::now() + std::time::Duration::from_secs(300);
     }
 
     /// Counts the part and tells the caller.
@@ -191,6 +227,43 @@ impl Storer<'_> {
             snapshot: snapshot.to_string(),
         });
     }
+}
+
+/// The snapshot of one flush: each part a file `FILE@OFFSET` in `/binlog/SOURCE`, the parts
+/// described (what listing snapshots reads), the segments in the manifest.
+pub(crate) fn flush_request(
+    site: &Site,
+    name: &str,
+    src: &SourceConfig,
+    base: &Manifest,
+    parts: Vec<Part>,
+) -> anyhow::Result<(BackupRequest, Vec<PartInfo>)> {
+    let infos: Vec<PartInfo> = parts.iter().map(info).collect();
+    let mut m = base.clone();
+    m.binlog = Some(parts.iter().map(|p| p.segment.clone()).collect());
+    let streams: Vec<Stream> = parts
+        .into_iter()
+        .map(|p| {
+            let size = p.data.len() as u64;
+            let path = part_name(&p.segment.file, p.offset);
+            Stream::sized(path, size, std::io::Cursor::new(p.data))
+        })
+        .collect();
+    let description = BinlogDescription {
+        parts: infos.clone(),
+        ..BinlogDescription::default()
+    };
+    let req = BackupRequest {
+        source: name.into(),
+        kind: "binlog".into(),
+        tier: src.tier.clone(),
+        host: site.host(),
+        content: Content::streams(format!("/binlog/{name}"), streams),
+        meta_files: meta_files(site, &m),
+        meta_mtime: site.config_mtime,
+        description: Some(serde_json::to_string(&description)?),
+    };
+    Ok((req, infos))
 }
 
 fn info(p: &Part) -> PartInfo {

@@ -13,6 +13,7 @@ use mysql::prelude::Queryable;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::restore_db::physical;
 use super::{dbarchive, restore_db, Site};
 use crate::catalog::DrillRecord;
 use crate::config::{SourceConfig, SourceKind};
@@ -66,6 +67,23 @@ pub fn drill(site: &Site, names: &[String]) -> anyhow::Result<Vec<DrillOutcome>>
             snapshot,
             detail,
         });
+    }
+    // Also in the repository: the catalog is lost with the machine, the repository is not.
+    let records = outcomes
+        .iter()
+        .map(|o| super::rto::RtoRecord {
+            source: o.source.clone(),
+            at: jiff::Timestamp::now(),
+            how: "drill".into(),
+            ok: o.ok,
+            rto_secs: o.rto_secs,
+            bytes: None,
+            snapshot: o.snapshot.clone(),
+            detail: o.detail.join("; "),
+        })
+        .collect();
+    if let Err(e) = super::rto::add(site, &repo, records) {
+        tracing::warn!("cannot record the drills' RTO in the repository: {e:#}");
     }
     Ok(outcomes)
 }
@@ -159,6 +177,18 @@ fn drill_mysql(
     let info = manifest
         .mysql
         .context("the full's manifest has no table figures")?;
+    if physical::is_physical(full) {
+        return drill_physical(
+            &reader,
+            &snaps,
+            &fulls,
+            &cover,
+            &chain,
+            &info.tables,
+            full,
+            detail,
+        );
+    }
     let stamp = jiff::Timestamp::now().as_second();
     let tmp = tempfile::Builder::new()
         .prefix("dxbackup-drill-")
@@ -179,6 +209,7 @@ fn drill_mysql(
                 &scratch,
                 vec![],
                 Until::Latest,
+                None,
             )?;
             let expected: Vec<_> = info.tables.iter().filter(|t| &t.database == db).collect();
             let workers = crate::source::mysql::connections(4);
@@ -257,4 +288,100 @@ fn sanitize(s: &str) -> String {
         })
         .take(30)
         .collect()
+}
+
+/// A physical full: restored into a scratch data directory under a private throwaway server,
+/// the binlogs replayed up to where the figures were taken and compared table by table, then
+/// the rest of the chain replayed on top; everything removed after.
+#[allow(clippy::too_many_arguments)]
+fn drill_physical(
+    reader: &crate::repo::Reader,
+    snaps: &[crate::repo::Snapshot],
+    fulls: &[chain::FullRef],
+    cover: &chain::Coverage,
+    latest: &chain::Chain,
+    expected: &[dump::TableCheck],
+    full: &crate::repo::Snapshot,
+    detail: &mut Vec<String>,
+) -> anyhow::Result<String> {
+    let pos = physical::position(reader, full)?;
+    let checks_at = pos
+        .checks_at
+        .clone()
+        .or(pos.binlog.clone())
+        .context("the physical full records no binlog position to compare at")?;
+    let until = Until::Position(checks_at.clone());
+    let to_checks = replay::plan(fulls, cover, &until).with_context(|| {
+        format!(
+            "the figures were taken at {}:{}; the binlog archive must reach it",
+            checks_at.file, checks_at.position
+        )
+    })?;
+    anyhow::ensure!(
+        to_checks.full.snapshot == latest.full.snapshot,
+        "the figures' point {}:{} lies before the newest full's own point",
+        checks_at.file,
+        checks_at.position
+    );
+    let scratch = tempfile::Builder::new().prefix("dxb_drill_").tempdir()?;
+    let run = tempfile::Builder::new()
+        .prefix("dxb_drill_run_")
+        .tempdir()?;
+    let datadir = scratch.path().join("data");
+    let sandbox =
+        physical::prepare_sandbox(reader, snaps, &to_checks, &until, &datadir, run.path())?;
+    let server = sandbox.server();
+    let workers = crate::source::mysql::connections(4);
+    let mut compared = 0;
+    for db in &pos.databases {
+        let got = dump::table_checks_parallel(&server, db, workers)?;
+        for t in expected.iter().filter(|t| &t.database == db) {
+            match got.iter().find(|g| g.table == t.table) {
+                Some(g) if g.rows == t.rows && g.checksum == t.checksum => compared += 1,
+                Some(g) => bail!(
+                    "table {db}.{}: restored {} rows checksum {:?}, the backup recorded {} rows checksum {:?}",
+                    t.table, g.rows, g.checksum, t.rows, t.checksum
+                ),
+                None => bail!("table {db}.{} missing after restore", t.table),
+            }
+        }
+    }
+    if compared == 0 {
+        bail!("nothing was compared: the backup's figures name no table");
+    }
+    // The rest of the chain on top, from where the figures were taken.
+    let rest: Vec<chain::ChainFile> = latest
+        .binlogs
+        .iter()
+        .filter(|f| {
+            crate::source::mysql::binlog::sequence(&f.file)
+                >= crate::source::mysql::binlog::sequence(&checks_at.file)
+        })
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        let tmp = tempfile::Builder::new()
+            .prefix("dxbackup-binlogs-")
+            .tempdir()?;
+        let binlogs = dbarchive::extract(reader, snaps, &rest, tmp.path())?;
+        let r = replay::Replay {
+            server: &server,
+            flavor: crate::source::mysql::Flavor::MariaDb,
+            source_db: "",
+            into: "",
+            binlogs,
+            start_position: checks_at.position,
+            until: Until::Latest,
+        };
+        replay::apply(&r, |_| Ok(()))?;
+    }
+    sandbox.shutdown()?;
+    detail.push(format!(
+        "physical full {} prepared and served in a throwaway server; {compared} tables match the backup's figures (rows and CHECKSUM TABLE) at {}:{}; {} binlog file(s) replayed",
+        latest.full.short(),
+        checks_at.file,
+        checks_at.position,
+        latest.binlogs.len()
+    ));
+    Ok(latest.full.snapshot.clone())
 }

@@ -11,7 +11,7 @@ use crate::config::{Driver, SourceConfig};
 use crate::repo::{
     BackupRequest, BackupResult, Content, Entry, EntryKind, Reader, Repo, Snapshot, Stream,
 };
-use crate::source::mysql::{dump, mydumper, Server};
+use crate::source::mysql::{dump, mydumper, physical, Server};
 
 /// Where a source's dump lives inside its snapshots.
 pub fn dump_dir(source: &str) -> String {
@@ -42,6 +42,9 @@ pub fn backup(
         .databases
         .clone()
         .unwrap_or(crate::config::Databases::All);
+    if src.driver == Some(Driver::Mariabackup) {
+        return backup_physical(site, repo, name, src, &server, &databases);
+    }
     if src.driver == Some(Driver::Mydumper) {
         return backup_mydumper(site, repo, name, src, &server, &databases);
     }
@@ -80,6 +83,80 @@ pub fn backup(
             .context(format!("dump of `{name}` failed; its snapshot was removed")));
     }
     Ok(result)
+}
+
+/// A physical full: mariabackup's stream stored as it comes, then where its consistent point
+/// and the figures' point are, then the figures. The snapshot's description (what the chain
+/// planner reads) gets the coordinates once the copy has ended; a copy that failed or was cut
+/// short leaves no snapshot.
+fn backup_physical(
+    site: &Site,
+    repo: &Repo,
+    name: &str,
+    src: &SourceConfig,
+    server: &Server,
+    databases: &crate::config::Databases,
+) -> anyhow::Result<BackupResult> {
+    let (running, streams) = physical::start(server, databases)?;
+    let mut m = manifest(site, name, "mysql-full", src);
+    m.mysql = Some(dump::DumpInfo {
+        at: jiff::Timestamp::now().as_second(),
+        flavor: crate::source::mysql::Flavor::MariaDb,
+        server_version: String::new(),
+        tool: "mariabackup".into(),
+        databases: vec![],
+        binlog: None,
+        gtid: None,
+        tables: vec![],
+        tables_file: Some(format!("{}/{}", dump_dir(name), dump::TABLES_FILE)),
+    });
+    let req = BackupRequest {
+        source: name.into(),
+        kind: "mysql-full".into(),
+        tier: src.tier.clone(),
+        host: site.host(),
+        content: Content::streams(
+            dump_dir(name),
+            vec![
+                Stream::new(physical::STREAM_FILE, streams.stream),
+                Stream::new(physical::POSITION_FILE, streams.position),
+                Stream::new(dump::TABLES_FILE, streams.tables),
+            ],
+        ),
+        meta_files: meta_files(site, &m),
+        meta_mtime: site.config_mtime,
+        // Not a full's description until the coordinates are in: nothing plans from it.
+        description: Some(r#"{"pending":"mariabackup"}"#.into()),
+    };
+    let result = match repo.backup(&req) {
+        Ok(r) => r,
+        Err(e) => {
+            running.abort();
+            return Err(e.into());
+        }
+    };
+    let pos = match running.finish() {
+        Ok(p) => p,
+        Err(e) => {
+            repo.remove_snapshot(&result.snapshot.id)?;
+            return Err(anyhow::Error::new(e).context(format!(
+                "mariabackup full of `{name}` failed; its snapshot was removed"
+            )));
+        }
+    };
+    let description = serde_json::json!({
+        "at": pos.at,
+        "binlog": pos.binlog,
+        "gtid": pos.gtid,
+        "databases": pos.databases,
+        "driver": "mariabackup",
+        "checks_at": pos.checks_at,
+    });
+    let snapshot = repo.set_description(&result.snapshot.id, &description.to_string())?;
+    Ok(BackupResult {
+        snapshot,
+        warnings: result.warnings,
+    })
 }
 
 /// A mydumper full: dumped into a private spool folder in the state directory (mydumper writes

@@ -5,6 +5,8 @@
 use anyhow::{bail, Context as _};
 use serde::Serialize;
 
+pub mod physical;
+
 use super::dbarchive;
 use super::mysql_full::DUMP_FILE;
 use super::Site;
@@ -27,16 +29,24 @@ pub struct RestoreDbRequest {
     pub until: Until,
     /// Another server than the source's: `HOST:PORT` or a socket path.
     pub server: Option<String>,
-    /// Replace a non-empty target database.
+    /// Replace a non-empty target database (or, with `datadir`, move the restored files
+    /// into a stopped server's data directory).
     pub force: bool,
+    /// A physical full: the data directory to restore into.
+    pub datadir: Option<std::path::PathBuf>,
+    /// A physical full: start a throwaway server on `datadir` and leave it running.
+    pub serve: bool,
+    /// Connections that load a logical full at once (None: the driver's default; 1: one
+    /// session).
+    pub jobs: Option<usize>,
 }
 
 /// A restore's chain, proven, with what is needed to play it.
 pub struct Plan {
     pub chain: Chain,
     pub server: Server,
-    repo: Repo,
-    snaps: Vec<Snapshot>,
+    pub(crate) repo: Repo,
+    pub(crate) snaps: Vec<Snapshot>,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,6 +60,9 @@ pub struct RestoreDbOutcome {
     /// Without binlogs on top, the restored rows were compared with the full's figures.
     pub row_counts_checked: bool,
     pub duration_secs: f64,
+    /// A physical restore: where the data directory is and how to reach it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical: Option<physical::Placed>,
 }
 
 /// Proves the chain to the target, or refuses, naming what is missing and the latest time
@@ -61,7 +74,9 @@ pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
             "source `{name}` is a files source, not a mysql source; restore it with 'dxbackup restore latest:{name} --target DIR'"
         );
     }
-    replay::check_database_name(&req.into)?;
+    if req.datadir.is_none() {
+        replay::check_database_name(&req.into)?;
+    }
     let mut server = site.mysql_server(name, src, false)?;
     if let Some(s) = &req.server {
         retarget(&mut server, s)?;
@@ -73,6 +88,21 @@ pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
         &dbarchive::coverage(&snaps, name),
         &req.until,
     )?;
+    let full = snaps.iter().find(|s| s.id == chain.full.snapshot);
+    match (full.is_some_and(physical::is_physical), &req.datadir) {
+        (true, None) => bail!(
+            "full {} is a physical backup (mariabackup): restore it with --datadir DIR --serve (a throwaway server on a free port) or --datadir DIR --force (into a stopped server's data directory)",
+            chain.full.short()
+        ),
+        (false, Some(_)) => bail!(
+            "full {} is a logical dump: restore it with --into DATABASE (--datadir is for physical backups, driver = \"mariabackup\")",
+            chain.full.short()
+        ),
+        (true, Some(_)) if !req.serve && !req.force => bail!(
+            "a physical restore needs --serve (start a throwaway server on the new data directory) or --force (move it into a stopped server's data directory)"
+        ),
+        _ => {}
+    }
     Ok(Plan {
         chain,
         server,
@@ -93,6 +123,9 @@ pub fn restore(
         repo,
         snaps,
     } = plan;
+    if let Some(dir) = &req.datadir {
+        return physical::restore(site, req, plan, dir);
+    }
     let reader = repo.reader()?;
     let full = snaps
         .iter()
@@ -120,7 +153,7 @@ pub fn restore(
     let catalog = site.catalog()?;
     let run_id = catalog.start_run("restore-db", Some(&req.source), Some(&repo.name))?;
     let result = play_into(
-        &reader, snaps, chain, server, &source_db, &req.into, req.force,
+        &reader, snaps, chain, server, &source_db, &req.into, req.force, req.jobs,
     );
     let end = RunEnd {
         status: if result.is_ok() {
@@ -148,11 +181,13 @@ pub fn restore(
         tables,
         row_counts_checked,
         duration_secs: started.elapsed().as_secs_f64(),
+        physical: None,
     })
 }
 
 /// Restores into `--into`; a failure drops the database if this restore created it, and says
 /// so plainly if it was an existing one (then incomplete).
+#[allow(clippy::too_many_arguments)]
 fn play_into(
     reader: &Reader,
     snaps: &[Snapshot],
@@ -161,6 +196,7 @@ fn play_into(
     source_db: &str,
     into: &str,
     force: bool,
+    jobs: Option<usize>,
 ) -> anyhow::Result<Vec<(String, u64)>> {
     replay::check_privileges(server, into, !chain.binlogs.is_empty())?;
     let tmp = tempfile::Builder::new()
@@ -178,6 +214,7 @@ fn play_into(
         into,
         files,
         chain.until.clone(),
+        jobs,
     )
     .and_then(|()| Ok(replay::row_counts(server, into)?));
     result.map_err(|e| match replay::abandon(server, into, target) {
@@ -189,7 +226,8 @@ fn play_into(
     })
 }
 
-/// Streams the full's dump section and the binlogs into `into`.
+/// Streams the full's dump section and the binlogs into `into`, the full loaded on `jobs`
+/// connections at once (None: the driver's default).
 #[allow(clippy::too_many_arguments)]
 pub fn play(
     reader: &Reader,
@@ -200,6 +238,7 @@ pub fn play(
     into: &str,
     binlogs: Vec<std::path::PathBuf>,
     until: Until,
+    jobs: Option<usize>,
 ) -> anyhow::Result<()> {
     let full = snaps
         .iter()
@@ -221,14 +260,15 @@ pub fn play(
     let Some(dump) = entries.iter().find(|e| e.path.as_os_str() == DUMP_FILE) else {
         // A mydumper folder: loaded in parallel first, then the binlogs in one session.
         let tmp = super::mysql_full::unpack_mydumper(reader, full, &entries)?;
-        let threads = crate::source::mysql::connections(8);
+        let threads = jobs.unwrap_or_else(|| crate::source::mysql::connections(8));
         mydumper::load(server, tmp.path(), source_db, into, threads)?;
         if !r.binlogs.is_empty() {
             replay::apply(&r, |_| Ok(()))?;
         }
         return Ok(());
     };
-    replay::apply(&r, |w| {
+    let jobs = jobs.unwrap_or_else(replay::parallel::default_jobs);
+    replay::parallel::load(&r, jobs, |w| {
         let mut w = w;
         reader
             .write_file(dump, &mut w)

@@ -180,7 +180,12 @@ fn fill(state: &mut RepoState, repo: &Repo) {
     match repo.snapshots() {
         Ok(snaps) => {
             state.snapshots = Some(snaps.len());
-            state.newest = snaps.iter().map(|s| s.time).max();
+            // A recorded drill time is no backup: it must not make a repository look fresh.
+            state.newest = snaps
+                .iter()
+                .filter(|s| s.kind.as_deref() != Some(super::rto::RTO_KIND))
+                .map(|s| s.time)
+                .max();
         }
         Err(e) => state.unreachable = Some(e.to_string()),
     }

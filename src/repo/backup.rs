@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use rustic_core::repofile::{Metadata, Node, NodeType};
 use rustic_core::{
-    BackupOptions, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions, ReadSource,
-    ReadSourceEntry, ReadSourceOpen, RusticResult, SnapshotOptions,
+    BackupOptions, IndexedIdsStatus, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions,
+    ParentOptions, ReadSource, ReadSourceEntry, ReadSourceOpen, Repository, RusticResult,
+    SnapshotOptions,
 };
 
 mod stream;
@@ -86,15 +87,46 @@ impl Repo {
     /// the spool keeps the binlog meanwhile, so only the RPO suffers, for the prune's duration,
     /// where giving up would stop the archiver.
     pub fn backup(&self, req: &BackupRequest) -> Result<BackupResult> {
+        self.backup_at(req, None)
+    }
+
+    /// [`backup`](Self::backup), the snapshot dated `time` instead of now: a merged binlog file
+    /// keeps the time of the newest part it replaces, so listings stay in order.
+    pub fn backup_at(
+        &self,
+        req: &BackupRequest,
+        time: Option<jiff::Timestamp>,
+    ) -> Result<BackupResult> {
         let _lock = if req.kind == "binlog" {
             self.lock_waiting(LockKind::Shared, Wait::WhileHeld)?
         } else {
             self.lock(LockKind::Shared)?
         };
-        let repo = self
-            .reopen()?
+        let repo = self.indexed_ids()?;
+        self.archive(&repo, req, time)
+    }
+
+    /// Stores each request as its own snapshot (with its own packs and index file, as separate
+    /// backups would), under one lock and one read of the index: how the benchmark builds a
+    /// day of binlog flushes in minutes. Content is not deduplicated between the requests.
+    pub fn backup_batch(&self, reqs: &[BackupRequest]) -> Result<Vec<BackupResult>> {
+        let _lock = self.lock(LockKind::Shared)?;
+        let repo = self.indexed_ids()?;
+        reqs.iter().map(|r| self.archive(&repo, r, None)).collect()
+    }
+
+    fn indexed_ids(&self) -> Result<Repository<IndexedIdsStatus>> {
+        self.reopen()?
             .to_indexed_ids()
-            .ctx(|| format!("cannot read the index of `{}`", self.name))?;
+            .ctx(|| format!("cannot read the index of `{}`", self.name))
+    }
+
+    fn archive(
+        &self,
+        repo: &Repository<IndexedIdsStatus>,
+        req: &BackupRequest,
+        time: Option<jiff::Timestamp>,
+    ) -> Result<BackupResult> {
         let tags = format!(
             "{TAG},source:{},kind:{},tier:{}",
             req.source, req.kind, req.tier
@@ -105,6 +137,7 @@ impl Repo {
         opts.host = Some(req.host.clone());
         opts.label = Some(req.source.clone());
         opts.description.clone_from(&req.description);
+        opts.time = time.map(|t| t.to_zoned(jiff::tz::TimeZone::system()));
         let snap = opts
             .to_snapshot()
             .ctx(|| "cannot prepare snapshot".into())?;
@@ -112,13 +145,12 @@ impl Repo {
         let warnings = Arc::new(Mutex::new(Vec::new()));
         let src = SnapshotSource::new(req, warnings.clone())?;
         let root = req.content.root();
+        // A stream never matches a parent's file (its mtime is now), so looking for a parent
+        // would only read every snapshot file of the repository, at every binlog flush.
+        let force = matches!(req.content, Content::Streams { .. });
+        let opts = BackupOptions::default().parent_opts(ParentOptions::default().force(force));
         let snap = repo
-            .archive(
-                &BackupOptions::default(),
-                &src,
-                snap,
-                std::slice::from_ref(&root),
-            )
+            .archive(&opts, &src, snap, std::slice::from_ref(&root))
             .ctx(|| format!("backup of `{}` into `{}` failed", req.source, self.name))?;
         let warnings = std::mem::take(&mut *warnings.lock().expect("warnings lock"));
         Ok(BackupResult {
@@ -291,14 +323,29 @@ impl SnapshotSource {
                 open: None,
             }));
         }
-        for Stream { name, size, reader } in streams {
+        for Stream {
+            name,
+            size,
+            reader,
+            stored,
+        } in streams
+        {
             let mut m = meta(0o100600);
             // Unknown (a dump's): the archiver records the bytes stored (vendor/rustic_core).
             m.size = size.unwrap_or(0);
+            let mut node = Node::new_node(OsStr::new(&name), NodeType::File, m);
+            // Blobs already stored: the node is saved as given (vendor/rustic_core, patch 2).
+            let open = match stored {
+                Some(blobs) => {
+                    node.content = Some(blobs.into_iter().map(|b| b.0).collect());
+                    None
+                }
+                None => Some(Opener::Stream(reader)),
+            };
             out.push(Ok(ReadSourceEntry {
                 path: dir.join(&name),
-                node: Node::new_node(OsStr::new(&name), NodeType::File, m),
-                open: Some(Opener::Stream(reader)),
+                node,
+                open,
             }));
         }
         out

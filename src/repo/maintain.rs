@@ -1,10 +1,14 @@
 //! Writes that are not backups: forgetting and pruning, removing a bad snapshot, indexing what
 //! an interrupted backup left. Each takes the lock restic would take for it (see `lock.rs`).
 
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rustic_core::repofile::SnapshotFile;
 use rustic_core::{PruneOptions, RepairIndexOptions};
 
-use super::lock::LockKind;
-use super::{Context, Repo, Result};
+use super::lock::{LockKind, Wait};
+use super::{Context, LockError, Repo, RepoError, Result, Snapshot};
 
 impl Repo {
     /// Adds packs that were written but never indexed (a backup killed mid-way) to the index,
@@ -31,19 +35,66 @@ impl Repo {
     /// backup in flight (its new blobs are referenced by no snapshot yet), and removing
     /// snapshots under a running `restic check` would make it report damage that is not there.
     pub fn forget(&self, ids: &[String], prune: bool) -> Result<()> {
+        self.forget_with(ids, &|_| Vec::new(), prune).map(|_| ())
+    }
+
+    /// [`forget`](Self::forget) `ids` and the snapshots `more` picks from those present once
+    /// the lock is held (what binlog housekeeping may forget depends on what is there then).
+    /// Returns how many `more` picked.
+    pub fn forget_with(
+        &self,
+        ids: &[String],
+        more: &dyn Fn(&[Snapshot]) -> Vec<String>,
+        prune: bool,
+    ) -> Result<usize> {
         let _lock = self.lock(LockKind::Exclusive)?;
-        self.delete_snapshots(ids)?;
+        let picked = self.delete_picked(ids, more)?;
         if prune {
-            let opts = PruneOptions::default();
-            let plan = self
-                .inner
-                .prune_plan(&opts)
-                .ctx(|| format!("cannot plan the prune of `{}`", self.name))?;
-            self.inner
-                .prune(&opts, plan)
-                .ctx(|| format!("cannot prune `{}`", self.name))?;
+            self.prune()?;
         }
-        Ok(())
+        Ok(picked)
+    }
+
+    /// The snapshots `more` picks, forgotten if the exclusive lock is free now; `None` when
+    /// another program holds a lock. For the binlog archiver, which must not stall its flushes
+    /// behind a running backup: it tries again later.
+    pub fn try_forget_with(
+        &self,
+        more: &dyn Fn(&[Snapshot]) -> Vec<String>,
+    ) -> Result<Option<usize>> {
+        let _lock = match self.lock_waiting(LockKind::Exclusive, Wait::Up(Duration::ZERO)) {
+            Ok(l) => l,
+            Err(RepoError::Lock(LockError::Locked { .. })) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        self.delete_picked(&[], more).map(Some)
+    }
+
+    fn delete_picked(
+        &self,
+        ids: &[String],
+        more: &dyn Fn(&[Snapshot]) -> Vec<String>,
+    ) -> Result<usize> {
+        let raw = self.raw_snapshots()?;
+        let snaps: Vec<Snapshot> = raw.iter().map(Snapshot::from).collect();
+        let picked = more(&snaps);
+        let doomed: HashSet<&str> = ids.iter().chain(&picked).map(String::as_str).collect();
+        self.delete_of(&raw, &doomed)?;
+        Ok(picked.len())
+    }
+
+    /// Deletes the data no snapshot uses and rewrites the index: rustic's prune rebuilds every
+    /// index file of fewer than 10,000 packs into files of up to 50,000 blobs, so the one index
+    /// file each backup (each binlog flush) leaves is merged away here.
+    fn prune(&self) -> Result<()> {
+        let opts = PruneOptions::default();
+        let plan = self
+            .inner
+            .prune_plan(&opts)
+            .ctx(|| format!("cannot plan the prune of `{}`", self.name))?;
+        self.inner
+            .prune(&opts, plan)
+            .ctx(|| format!("cannot prune `{}`", self.name))
     }
 
     /// Deletes one snapshot: used when the data behind it turned out to be bad (a dump that
@@ -59,10 +110,14 @@ impl Repo {
     }
 
     fn delete_snapshots(&self, ids: &[String]) -> Result<()> {
-        let doomed: Vec<_> = self
-            .raw_snapshots()?
+        let doomed = ids.iter().map(String::as_str).collect();
+        self.delete_of(&self.raw_snapshots()?, &doomed)
+    }
+
+    fn delete_of(&self, raw: &[SnapshotFile], doomed: &HashSet<&str>) -> Result<()> {
+        let doomed: Vec<_> = raw
             .iter()
-            .filter(|s| ids.contains(&s.id.to_hex().to_string()))
+            .filter(|s| doomed.contains(s.id.to_hex().as_str()))
             .map(|s| s.id)
             .collect();
         if doomed.is_empty() {

@@ -18,7 +18,7 @@ const READ_AHEAD_BLOBS: usize = 4;
 
 /// An opaque reference to one data blob (a content-defined chunk of a file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BlobRef(DataId);
+pub struct BlobRef(pub(super) DataId);
 
 /// File metadata as stored in the snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -8,6 +8,7 @@ pub mod binlog;
 pub mod chain;
 pub mod dump;
 pub mod mydumper;
+pub mod physical;
 pub mod replay;
 
 use std::io::Write;

@@ -3,11 +3,15 @@
 
 use std::io::Read;
 
+use crate::repo::BlobRef;
+
 /// A named byte stream; `size` when known beforehand (unknown for a dump: corrected after).
 pub struct Stream {
     pub name: String,
     pub size: Option<u64>,
     pub reader: Box<dyn Read + Send>,
+    /// The file's content as blobs already in the repository: nothing is read from `reader`.
+    pub(in crate::repo) stored: Option<Vec<BlobRef>>,
 }
 
 impl Stream {
@@ -16,6 +20,16 @@ impl Stream {
             name: name.into(),
             size: None,
             reader: Box::new(reader),
+            stored: None,
+        }
+    }
+
+    /// A file of `size` bytes made of blobs the repository already holds, in order (the parts
+    /// of a binlog file, merged): saved without reading or writing data.
+    pub fn stored(name: impl Into<String>, size: u64, blobs: Vec<BlobRef>) -> Self {
+        Self {
+            stored: Some(blobs),
+            ..Self::sized(name, size, std::io::empty())
         }
     }
 

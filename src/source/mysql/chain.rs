@@ -8,6 +8,7 @@
 
 mod cover;
 pub mod describe;
+pub mod merge;
 mod retention;
 
 use serde::Serialize;

@@ -270,7 +270,7 @@ impl<R: Read> Read for TailReader<R> {
 }
 
 /// `all` means every database but the server's own.
-fn resolve_databases(
+pub(super) fn resolve_databases(
     server: &Server,
     conn: &mut mysql::Conn,
     dbs: &Databases,

@@ -9,6 +9,8 @@ use std::process::Stdio;
 use mysql::prelude::Queryable;
 
 mod filter;
+pub mod parallel;
+mod split;
 mod target;
 
 use super::{ident, spawn_tool, Flavor, MysqlError, Result, Server};
@@ -21,7 +23,8 @@ pub use target::{abandon, check_database_name, check_privileges, prepare_databas
 pub struct Replay<'a> {
     pub server: &'a Server,
     pub flavor: Flavor,
-    /// The database inside the dump and the binlogs.
+    /// The database inside the dump and the binlogs; empty: every database, as it is (a
+    /// physical restore replaying the whole server's binlogs).
     pub source_db: &'a str,
     pub into: &'a str,
     /// Binlog files extracted from the repository, in order.
@@ -38,17 +41,16 @@ pub fn apply(
 ) -> Result<u64> {
     let defaults = r.server.defaults_file()?;
     let client = r.flavor.client_tool();
-    let (mut child, stderr) = spawn_tool(
-        r.server.tool(client, &defaults).args([
-            "--batch",
-            "--binary-mode",
-            "--default-character-set=utf8mb4",
-            "--database",
-            r.into,
-        ]),
-        Stdio::piped(),
-        Stdio::null(),
-    )?;
+    let mut cmd = r.server.tool(client, &defaults);
+    cmd.args([
+        "--batch",
+        "--binary-mode",
+        "--default-character-set=utf8mb4",
+    ]);
+    if !r.into.is_empty() {
+        cmd.args(["--database", r.into]);
+    }
+    let (mut child, stderr) = spawn_tool(&mut cmd, Stdio::piped(), Stdio::null())?;
     let mut stdin = child.stdin.take().expect("piped");
     let io = |context: &str| {
         let context = context.to_string();
@@ -107,9 +109,12 @@ fn play_binlogs(r: &Replay<'_>, sink: &mut impl Write) -> Result<()> {
             cmd.arg(format!("--stop-position={}", p.position));
         }
     }
-    cmd.arg(format!("--database={}", r.source_db));
-    if r.source_db != r.into {
-        cmd.arg(format!("--rewrite-db={}->{}", r.source_db, r.into));
+    // An empty source database replays every database as it is (a physical restore).
+    if !r.source_db.is_empty() {
+        cmd.arg(format!("--database={}", r.source_db));
+        if r.source_db != r.into {
+            cmd.arg(format!("--rewrite-db={}->{}", r.source_db, r.into));
+        }
     }
     cmd.args(&r.binlogs);
     let (mut child, stderr) = spawn_tool(&mut cmd, Stdio::null(), Stdio::piped())?;

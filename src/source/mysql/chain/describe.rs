@@ -29,9 +29,14 @@ pub struct PartInfo {
     pub closed: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BinlogDescription {
     pub parts: Vec<PartInfo>,
+    /// Set on a merged snapshot (one closed file whole, made from its parts by housekeeping):
+    /// the SHA-256 of the file, so the merge can be checked by reading it back, here or in a
+    /// copy, without the parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

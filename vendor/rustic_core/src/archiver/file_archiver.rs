@@ -104,6 +104,29 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
                     let size = node.meta.size;
                     p.inc(size);
                     (node, size)
+                } else if node.node_type == NodeType::File
+                    && open.is_none()
+                    && node.content.is_some()
+                {
+                    // dxbackup patch: a file node given with its content (blobs already in the
+                    // repository, as when binlog parts are merged into one file) is saved as
+                    // is, like a file matched in a parent snapshot, without reading data.
+                    if let Some(id) = node
+                        .content
+                        .iter()
+                        .flatten()
+                        .find(|id| !self.index.has_data(id))
+                    {
+                        return Err(RusticError::new(
+                            ErrorKind::Internal,
+                            "The content of `{path}` names blob `{id}`, which is not in the index.",
+                        )
+                        .attach_context("path", path.display().to_string())
+                        .attach_context("id", id.to_string()));
+                    }
+                    let size = node.meta.size;
+                    p.inc(size);
+                    (node, size)
                 } else if node.node_type == NodeType::File {
                     let r = open
                         .ok_or_else(

@@ -1,0 +1,341 @@
+//! Physical fulls (`driver = "mariabackup"`): `mariabackup --backup --stream=mbstream` streamed
+//! from the tool straight into the repository as one file (no copy on the source host), the
+//! password through the private option file. The backup's consistent point (binlog file,
+//! position, GTID) is what mariabackup recorded under its backup locks, read from its
+//! `--extra-lsndir` once it exited.
+//!
+//! Table figures for drills: a physical copy has no SQL snapshot to count in, so once the
+//! copy is done the figures are taken in a consistent-snapshot transaction whose binlog
+//! coordinates are known (`binlog_snapshot_file`/`_position`). A drill restores the copy,
+//! replays the archived binlogs up to those coordinates, and compares. What it costs the
+//! source: the copy's I/O (mariabackup reads every data file), a few seconds of backup locks
+//! at its end (DDL and, briefly, commits wait), and one read of every table for the figures.
+
+pub mod restore;
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+
+use mysql::prelude::Queryable;
+use serde::{Deserialize, Serialize};
+
+use super::dump::{checks, resolve_databases, Coordinates, TableCheck};
+use super::{spawn_tool, DefaultsFile, MysqlError, Result, Server};
+use crate::config::Databases;
+
+/// `position.json` and `tables.json`, computed once after the copy (or why they could not be).
+type Figures = std::result::Result<(Vec<u8>, Vec<u8>), String>;
+
+/// The stream's name inside the snapshot.
+pub const STREAM_FILE: &str = "mariabackup.mbstream";
+/// Where the figures were taken, beside the stream: read once the copy is stored.
+pub const POSITION_FILE: &str = "position.json";
+
+/// The copy's consistent point and the figures' own point.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Unix seconds, taken once mariabackup exited: at or after its consistent point, so a
+    /// target before it never picks this full (which may hold later events).
+    pub at: i64,
+    /// mariabackup's consistent point: where binlog replay starts.
+    pub binlog: Option<Coordinates>,
+    pub gtid: Option<String>,
+    /// The consistent snapshot the table figures were taken in.
+    pub checks_at: Option<Coordinates>,
+    pub databases: Vec<String>,
+    pub server_version: String,
+}
+
+/// A running physical backup: store `stream`, then `position` and `tables` (in that order),
+/// then call `finish`.
+pub struct RunningCopy {
+    child: Arc<Mutex<Child>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    lsn_dir: tempfile::TempDir,
+    shared: Arc<Mutex<Shared>>,
+    _defaults: DefaultsFile,
+    _target: tempfile::TempDir,
+}
+
+#[derive(Default)]
+struct Shared {
+    position: Position,
+    error: Option<String>,
+}
+
+pub struct CopyStreams {
+    pub stream: Box<dyn Read + Send>,
+    pub position: Box<dyn Read + Send>,
+    pub tables: Box<dyn Read + Send>,
+}
+
+/// Starts mariabackup; `databases` names what the figures cover (the copy is the whole
+/// server: a physical backup cannot leave databases out and stay restorable alone).
+pub fn start(server: &Server, databases: &Databases) -> Result<(RunningCopy, CopyStreams)> {
+    let mut conn = server.connect()?;
+    let (_, version) = server.flavor(&mut conn)?;
+    let dbs = resolve_databases(server, &mut conn, databases)?;
+    drop(conn);
+    let io = |what: &str| {
+        let context = what.to_string();
+        move |source| MysqlError::Io { context, source }
+    };
+    let target = tempfile::Builder::new()
+        .prefix("dxbackup-mariabackup-")
+        .tempdir()
+        .map_err(io("cannot create mariabackup's scratch folder"))?;
+    let lsn_dir = tempfile::Builder::new()
+        .prefix("dxbackup-lsn-")
+        .tempdir()
+        .map_err(io("cannot create mariabackup's info folder"))?;
+    let defaults = server.defaults_file()?;
+    let mut cmd = server.tool("mariabackup", &defaults);
+    cmd.args(["--backup", "--stream=mbstream"])
+        .arg(format!("--target-dir={}", target.path().display()))
+        .arg(format!("--extra-lsndir={}", lsn_dir.path().display()));
+    let (mut child, stderr) =
+        spawn_tool(&mut cmd, Stdio::null(), Stdio::piped()).map_err(|e| match e {
+            MysqlError::Io { source, .. } => MysqlError::Io {
+                context: "cannot run mariabackup (install the mariadb-backup package)".into(),
+                source,
+            },
+            other => other,
+        })?;
+    let stdout = child.stdout.take().expect("piped");
+    let shared = Arc::new(Mutex::new(Shared {
+        position: Position {
+            databases: dbs.clone(),
+            server_version: version,
+            ..Position::default()
+        },
+        ..Shared::default()
+    }));
+    let child = Arc::new(Mutex::new(child));
+    let running = RunningCopy {
+        child: child.clone(),
+        stderr: Some(stderr),
+        lsn_dir,
+        shared: shared.clone(),
+        _defaults: defaults,
+        _target: target,
+    };
+    let lsn = running.lsn_dir.path().to_path_buf();
+    // Both files come from one computation after the copy, whichever the archiver reads first
+    // (it reads several files at once).
+    let done: Arc<Mutex<Option<Figures>>> = Arc::default();
+    let compute = {
+        let (done, shared, server) = (done.clone(), shared.clone(), server.clone());
+        move |which: usize| -> std::io::Result<Vec<u8>> {
+            let mut d = done.lock().expect("figures lock");
+            if d.is_none() {
+                *d = Some(
+                    after_copy(&shared, &child, &lsn, &server, &dbs).map_err(|e| e.to_string()),
+                );
+            }
+            match d.as_ref().expect("set above") {
+                Ok((position, tables)) => Ok(if which == 0 {
+                    position.clone()
+                } else {
+                    tables.clone()
+                }),
+                Err(e) => Err(std::io::Error::other(e.clone())),
+            }
+        }
+    };
+    let compute = Arc::new(compute);
+    let position = Lazy::new({
+        let c = compute.clone();
+        move || c(0)
+    });
+    let tables = Lazy::new(move || compute(1));
+    let streams = CopyStreams {
+        stream: Box::new(stdout),
+        position: Box::new(position),
+        tables: Box::new(tables),
+    };
+    Ok((running, streams))
+}
+
+/// Runs when the stream has been read to its end: waits for mariabackup, reads its point,
+/// then takes the figures in a consistent snapshot. Returns `position.json`'s bytes.
+fn after_copy(
+    shared: &Mutex<Shared>,
+    child: &Mutex<Child>,
+    lsn: &Path,
+    server: &Server,
+    dbs: &[String],
+) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let status = child.lock().expect("child lock").wait()?;
+    let mut s = shared.lock().expect("shared lock");
+    if !status.success() {
+        s.error = Some(format!("mariabackup exited with {status}"));
+        return Err(std::io::Error::other(format!(
+            "mariabackup exited with {status}"
+        )));
+    }
+    let info = std::fs::read_to_string(lsn.join("xtrabackup_info")).unwrap_or_default();
+    let (binlog, gtid) = parse_binlog_pos(&info);
+    s.position.at = jiff::Timestamp::now().as_second();
+    s.position.binlog = binlog;
+    s.position.gtid = gtid;
+    drop(s);
+    let (checks_at, tables) = checks_in_snapshot(server, dbs).map_err(std::io::Error::other)?;
+    let mut s = shared.lock().expect("shared lock");
+    s.position.checks_at = checks_at;
+    let position = serde_json::to_vec_pretty(&s.position).map_err(std::io::Error::other)?;
+    let tables = serde_json::to_vec_pretty(&tables).map_err(std::io::Error::other)?;
+    Ok((position, tables))
+}
+
+/// Row counts and `CHECKSUM TABLE` in one consistent-snapshot transaction, with the binlog
+/// coordinates of that snapshot (MariaDB's `binlog_snapshot_*` status).
+fn checks_in_snapshot(
+    server: &Server,
+    dbs: &[String],
+) -> Result<(Option<Coordinates>, Vec<TableCheck>)> {
+    let mut conn = server.connect()?;
+    conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .map_err(server.query_err("setting the isolation level"))?;
+    conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .map_err(server.query_err("START TRANSACTION WITH CONSISTENT SNAPSHOT"))?;
+    let rows: Vec<(String, String)> = conn
+        .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+        .map_err(server.query_err("reading the snapshot's binlog position"))?;
+    let get = |k: &str| {
+        rows.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|r| r.1.clone())
+    };
+    let at = match (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
+        (Some(f), Some(p)) if !f.is_empty() => Some(Coordinates {
+            file: f,
+            position: p.parse().unwrap_or(0),
+        }),
+        _ => None,
+    };
+    let tables = checks::table_checks(server, &mut conn, dbs)?;
+    conn.query_drop("COMMIT")
+        .map_err(server.query_err("COMMIT"))?;
+    Ok((at, tables))
+}
+
+impl RunningCopy {
+    /// The copy's point and figures, once everything was stored; an exit other than success
+    /// (or a stream cut short) is an error carrying mariabackup's stderr.
+    pub fn finish(mut self) -> Result<Position> {
+        let status = self
+            .child
+            .lock()
+            .expect("child lock")
+            .wait()
+            .map_err(|source| MysqlError::Io {
+                context: "cannot wait for mariabackup".into(),
+                source,
+            })?;
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let s = self.shared.lock().expect("shared lock");
+        let completed = stderr.contains("completed OK!");
+        if !status.success() || !completed || s.error.is_some() {
+            return Err(MysqlError::Tool {
+                tool: "mariabackup".into(),
+                status: s.error.clone().unwrap_or_else(|| status.to_string()),
+                stderr: tail(&stderr),
+            });
+        }
+        if s.position.binlog.is_none() && s.position.gtid.is_none() {
+            tracing::warn!("mariabackup recorded no binlog position (binary logging off?): this full cannot be rolled forward");
+        }
+        Ok(s.position.clone())
+    }
+
+    /// Stops a copy whose stream will not be read (the backup failed elsewhere).
+    pub fn abort(self) {
+        let mut c = self.child.lock().expect("child lock");
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+/// The last lines of a tool's stderr: what went wrong is there, the rest is in the log.
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// `binlog_pos = filename 'mysql-bin.000001', position '1470', GTID of the last change '0-1-7'`
+pub fn parse_binlog_pos(info: &str) -> (Option<Coordinates>, Option<String>) {
+    let Some(line) = info
+        .lines()
+        .find(|l| l.trim_start().starts_with("binlog_pos"))
+    else {
+        return (None, None);
+    };
+    let quoted: Vec<&str> = line.split('\'').skip(1).step_by(2).collect();
+    let file = quoted.first().filter(|f| !f.is_empty());
+    let pos = quoted.get(1).and_then(|p| p.parse::<u64>().ok());
+    let gtid = quoted
+        .get(2)
+        .filter(|g| !g.is_empty())
+        .map(|g| g.to_string());
+    let coords = match (file, pos) {
+        (Some(f), Some(p)) => Some(Coordinates {
+            file: f.to_string(),
+            position: p,
+        }),
+        _ => None,
+    };
+    (coords, gtid)
+}
+
+/// A reader whose bytes are made the first time it is read: the archiver reads the streams
+/// in order, so this runs once the stream before it has ended.
+struct Lazy<F> {
+    make: Option<F>,
+    data: std::io::Cursor<Vec<u8>>,
+}
+
+impl<F: FnOnce() -> std::io::Result<Vec<u8>>> Lazy<F> {
+    fn new(make: F) -> Self {
+        Self {
+            make: Some(make),
+            data: std::io::Cursor::new(Vec::new()),
+        }
+    }
+}
+
+impl<F: FnOnce() -> std::io::Result<Vec<u8>>> Read for Lazy<F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(make) = self.make.take() {
+            self.data = std::io::Cursor::new(make()?);
+        }
+        self.data.read(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_mariabackups_point() {
+        let info = "tool_name = mariabackup\nbinlog_pos = filename 'mysql-bin.000001', position '1470', GTID of the last change '0-1-7'\ninnodb_from_lsn = 0\n";
+        let (c, g) = parse_binlog_pos(info);
+        assert_eq!(
+            c,
+            Some(Coordinates {
+                file: "mysql-bin.000001".into(),
+                position: 1470
+            })
+        );
+        assert_eq!(g.as_deref(), Some("0-1-7"));
+        assert_eq!(parse_binlog_pos("tool_name = mariabackup\n"), (None, None));
+        let no_gtid = "binlog_pos = filename 'b.000002', position '4', GTID of the last change ''";
+        assert_eq!(parse_binlog_pos(no_gtid).1, None);
+    }
+}

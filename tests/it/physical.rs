@@ -1,0 +1,173 @@
+//! Physical fulls with the real `mariabackup` and `mbstream`: stored as one stream, restored
+//! to a noted second into a served throwaway server (checksums, views, triggers, routines
+//! equal), drilled; a killed mariabackup leaves no snapshot.
+
+use std::fs;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::mysql::{
+    next_second, now_local, objects, rich_schema, spawn_archiver, wait_for_archive,
+};
+use crate::services::{MariaDb, USER, USER_PASSWORD};
+use crate::util::{require_tool, Env};
+
+fn physical_env(db: &MariaDb) -> Env {
+    let env = Env::new();
+    fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
+    let source = db.source_toml("db", "[\"it_phys\"]", &env.path("dbpw"));
+    env.write_sources(&format!(
+        "{source}driver = \"mariabackup\"\nbinlog = true\n"
+    ));
+    env.ok(&["init"]);
+    env
+}
+
+/// SQL against a restored server on 127.0.0.1:`port`, as the source's own user.
+fn sql_at(port: u16, sql: &str) -> String {
+    let out = Command::new("mariadb")
+        .args(["--no-defaults", "-h127.0.0.1", "-N", "-B"])
+        .arg(format!("-P{port}"))
+        .arg(format!("-u{USER}"))
+        .arg(format!("-p{USER_PASSWORD}"))
+        .arg("-e")
+        .arg(sql)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn fingerprint_at(port: u16, db: &str) -> Vec<String> {
+    sql_at(port, &format!("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='{db}' AND TABLE_TYPE='BASE TABLE' ORDER BY 1"))
+        .lines()
+        .map(|t| {
+            let sum = sql_at(port, &format!("CHECKSUM TABLE `{db}`.`{t}`"));
+            let rows = sql_at(port, &format!("SELECT COUNT(*) FROM `{db}`.`{t}`"));
+            format!("{t} rows={rows} checksum={}", sum.split('\t').nth(1).unwrap_or_default())
+        })
+        .collect()
+}
+
+fn fulls(env: &Env) -> usize {
+    let out = env.ok(&["snapshots", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "mysql-full")
+        .count()
+}
+
+#[test]
+fn physical_full_restores_to_the_second_into_a_served_server_and_drills() {
+    if !require_tool("mariabackup") || !require_tool("mbstream") {
+        return;
+    }
+    let Some(db) = MariaDb::shared() else { return };
+    // mariabackup copies the whole server: no other test's DDL in the middle of it.
+    let _only_me = db.exclusive();
+    rich_schema(db, "it_phys");
+    let env = physical_env(db);
+    let out = env.ok(&["backup"]);
+    assert!(out.stdout.contains("db: snapshot"), "{out}");
+    let position = crate::util::file_via_restic(&env, "/mysql/db/position.json");
+    let p: serde_json::Value = serde_json::from_str(&position).unwrap();
+    assert!(
+        p["binlog"]["file"].is_string() && p["checks_at"]["position"].is_u64(),
+        "{position}"
+    );
+    let snaps = env.ok(&["snapshots", "--json"]).stdout;
+    assert!(
+        snaps.contains("\\\"driver\\\":\\\"mariabackup\\\""),
+        "{snaps}"
+    );
+
+    let mut archiver = spawn_archiver(&env);
+    db.sql("INSERT INTO it_phys.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6)); UPDATE it_phys.orders SET note = 'changed' WHERE id = 2;");
+    next_second();
+    let t = now_local(db);
+    let at_t = db.fingerprint("it_phys");
+    next_second();
+    db.sql("DELETE FROM it_phys.orders WHERE amount < 100000");
+    wait_for_archive(&env, db);
+    archiver.kill().unwrap();
+    archiver.wait().unwrap();
+
+    // Asked for a database, the restore says how a physical full is restored.
+    let out = env.expect(2, &["restore-db", "db", "--into", "x"]);
+    assert!(out.stderr.contains("--datadir"), "{out}");
+    let datadir = env.path("restored-data");
+    let out = env.ok(&[
+        "--json",
+        "restore-db",
+        "db",
+        "--datadir",
+        datadir.to_str().unwrap(),
+        "--serve",
+        "--until",
+        &t,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let port = v["physical"]["port"].as_u64().unwrap() as u16;
+    let pid = v["physical"]["pid"].as_u64().unwrap() as i32;
+    let restored = fingerprint_at(port, "it_phys");
+    let objs = sql_at(port, "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='it_phys' UNION ALL SELECT CONCAT('TRIGGER ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='it_phys' UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='it_phys' UNION ALL SELECT CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='it_phys' ORDER BY 1");
+    // SAFETY: the served server's pid, started by the restore for this test.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(restored, at_t, "exact at {t}");
+    assert_eq!(objs, objects(db, "it_phys"));
+
+    let out = env.ok(&["drill", "db"]);
+    assert!(out.stdout.contains("match the backup's figures"), "{out}");
+    crate::util::restic(&env, &["check", "--read-data"]);
+}
+
+#[test]
+fn a_killed_mariabackup_leaves_no_snapshot() {
+    if !require_tool("mariabackup") {
+        return;
+    }
+    let Some(db) = MariaDb::shared() else { return };
+    let _only_me = db.exclusive();
+    rich_schema(db, "it_phys");
+    let env = physical_env(db);
+    let before = fulls(&env);
+    let backup = env
+        .cmd(&["backup"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let me = backup.id().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let victim = loop {
+        let found = fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let stat = fs::read_to_string(e.path().join("stat")).ok()?;
+            let cmd = fs::read_to_string(e.path().join("cmdline")).ok()?;
+            let ppid = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .to_string();
+            (ppid == me && cmd.starts_with("mariabackup"))
+                .then(|| e.file_name().to_string_lossy().parse::<i32>().ok())?
+        });
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "mariabackup never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SAFETY: a mariabackup child of the backup this test started.
+    unsafe { libc::kill(victim, libc::SIGKILL) };
+    let out = backup.wait_with_output().unwrap();
+    assert!(!out.status.success(), "the backup reports the failure");
+    assert_eq!(fulls(&env), before, "no snapshot from a killed mariabackup");
+    crate::util::restic(&env, &["check"]);
+}

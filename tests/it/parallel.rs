@@ -83,7 +83,7 @@ fn a_failing_loading_session_fails_the_restore_and_leaves_nothing() {
     // A row its own table's CHECK refuses: added while the checks were off on the source, it
     // fails the load of `zz_bad`, while other sessions are loading `a_bulk`.
     db.sql(
-        "DROP DATABASE IF EXISTS it_parfail; CREATE DATABASE it_parfail;
+        "DROP DATABASE IF EXISTS it_parfail; CREATE DATABASE it_parfail CHARACTER SET utf8mb4;
          CREATE TABLE it_parfail.zz_bad (id INT PRIMARY KEY, v INT);
          INSERT INTO it_parfail.zz_bad VALUES (1, -1);
          SET SESSION check_constraint_checks = 0;

@@ -261,6 +261,8 @@ fn session(
         "--batch",
         "--binary-mode",
         "--skip-column-names",
+        // The table markers must reach `watch` at once: rows wait for them.
+        "--unbuffered",
         "--default-character-set=utf8mb4",
         "--database",
         r.into,

@@ -4,11 +4,12 @@
 //! `INSERT`s, each a complete statement that any session can run once the table exists.
 //!
 //! - the **header** (the `SET` lines before the first section) is what every session replays;
-//! - a table's **schema** (`DROP TABLE`, `CREATE TABLE`, its rows' `DISABLE KEYS`) is a piece
-//!   that must run before any of its rows;
-//! - its **rows**: whole `INSERT` statements, in pieces of about `chunk` bytes, which may run on
-//!   any connection in any order. `LOCK TABLES` / `UNLOCK TABLES` around them are dropped: a
-//!   write lock held by one session would make the others wait for it;
+//! - a table's **schema** (`DROP TABLE`, `CREATE TABLE`, the section comments up to its first
+//!   row, its rows' `DISABLE KEYS`) is a piece that must run before any of its rows;
+//! - its **rows**: whole `INSERT` statements and nothing else, in pieces of about `chunk` bytes,
+//!   which may run on any connection in any order. `LOCK TABLES` / `UNLOCK TABLES` around them
+//!   are dropped: a write lock held by one session would make the others wait for it. Comments
+//!   and blank lines among them go to the tail;
 //! - the **tail**, everything else in dump order: `ENABLE KEYS` and triggers (which come after
 //!   their table's rows and must not exist while those load, or they would fire), view
 //!   placeholders and final views (a view may name any table), events, routines and the dump's
@@ -226,11 +227,15 @@ impl<S: Sink> Splitter<S> {
             return self.begin_statement(line);
         }
         match phase {
-            Phase::Rows if blank => Ok(()),
+            Phase::Rows if blank => {
+                self.tail.extend(&line);
+                Ok(())
+            }
             Phase::Pre if blank || !line.starts_with(b"UNLOCK TABLES") && !ends_pre(&line) => {
                 // `DISABLE KEYS`: with the schema, before the rows; without one, before them.
                 match &mut self.schema {
                     Some(s) => s.extend(&line),
+                    None if blank => self.tail.extend(&line),
                     None => self.rows.extend(&line),
                 }
                 Ok(())
@@ -258,6 +263,18 @@ impl<S: Sink> Splitter<S> {
     }
 
     fn enter(&mut self, m: Marker, line: Vec<u8>) -> io::Result<()> {
+        // A table's data right after its structure: the schema piece goes on (its comments,
+        // `DISABLE KEYS`) until the first row, so nothing but whole statements reach a Rows piece.
+        if let (Marker::Data(name), Some(schema), Some((id, t))) =
+            (&m, &mut self.schema, &self.table)
+        {
+            if t == name {
+                schema.extend(&line);
+                self.data = Some((Some(*id), name.clone()));
+                self.section = Section::Data(Phase::Pre);
+                return Ok(());
+            }
+        }
         self.close_section()?;
         self.send_header()?;
         match m {
@@ -274,6 +291,8 @@ impl<S: Sink> Splitter<S> {
                 };
                 self.data = Some((id, name));
                 self.section = Section::Data(Phase::Pre);
+                // A comment: harmless in the final session, and kept.
+                self.tail.extend(&line);
             }
             Marker::Tail => self.push_tail(line)?,
         }
@@ -353,6 +372,17 @@ impl<S: Sink> Write for Splitter<S> {
                 }
                 continue;
             }
+            let rows_may_come = matches!(
+                self.section,
+                Section::Data(Phase::Pre) | Section::Data(Phase::Rows)
+            );
+            // A row statement starts here: scanned as it comes, no line gathered first.
+            if rows_may_come && self.line.is_empty() && is_row_statement(rest) {
+                self.section = Section::Data(Phase::Rows);
+                self.emit_schema()?;
+                self.lex = Some(Lex::Code);
+                continue;
+            }
             match rest.iter().position(|&b| b == b'\n') {
                 Some(i) => {
                     self.line.extend_from_slice(&rest[..=i]);
@@ -363,10 +393,6 @@ impl<S: Sink> Write for Splitter<S> {
                     self.line.extend_from_slice(rest);
                     rest = &[];
                     // A long row statement on one line (mysqldump's) streams as it comes.
-                    let rows_may_come = matches!(
-                        self.section,
-                        Section::Data(Phase::Pre) | Section::Data(Phase::Rows)
-                    );
                     if rows_may_come && is_row_statement(&self.line) {
                         let start = std::mem::take(&mut self.line);
                         self.section = Section::Data(Phase::Rows);

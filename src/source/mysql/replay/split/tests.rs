@@ -256,5 +256,8 @@ fn rows_without_a_schema_need_none() {
         text(sql),
         "/*!40000 ALTER TABLE `t` DISABLE KEYS */;\nINSERT INTO `t` VALUES (1);\n"
     );
-    assert_eq!(text(&s.tail), "/*!40000 ALTER TABLE `t` ENABLE KEYS */;\n");
+    assert_eq!(
+        text(&s.tail),
+        "-- Dumping data for table `t`\n/*!40000 ALTER TABLE `t` ENABLE KEYS */;\n"
+    );
 }

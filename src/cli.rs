@@ -17,6 +17,7 @@ mod init;
 mod log;
 mod metrics;
 mod monitor;
+mod recover;
 mod report;
 mod restore;
 mod restore_db;
@@ -238,6 +239,18 @@ endpoints with the jobs that use them, and prints a ready [source.*] block for t
 Passwords are never shown."
     )]
     Discover(discover::DiscoverArgs),
+    /// Disaster recovery on a new machine from the off-site repository alone: plan, restore,
+    /// measure
+    #[command(
+        after_help = "Examples:\n  dxbackup recover --from s3://etl-dr-backup/dxbackup/etl-01 --password-file pw --access-key-file keys --dry-run\n  dxbackup recover --from s3://etl-dr-backup/dxbackup/etl-01 --password-file pw --access-key-file keys \\\n      --until \"2026-12-01 09:15:00\" --datax-home /opt/datax --into-server 127.0.0.1:3306 --mysql-password-file dbpw\n  dxbackup recover --from sftp://backup@dr.example/srv/dxbackup --password-file pw --mode fast --mysql-datadir /var/lib/mysql\n  dxbackup recover --from /mnt/usb/dxbackup --password-file pw --mode partial --only conf,job,db:shop --into-server db2:3306\n\n\
+Needs no config, catalog or state: the sources come from the config stored in the newest \
+snapshot (secrets were removed from it: give them as files). Prints the plan first (every source, \
+its snapshot or binlog chain, bytes, an estimate from the drills recorded in the repository), \
+restores files sources and databases side by side, then prints each source's measured time \
+against its tier's RTO and records it in the repository. Exit 0: everything recovered; 1: some \
+sources failed (the others stay restored); 2: nothing could be done."
+    )]
+    Recover(recover::RecoverArgs),
     /// Run the schedules, the binlog archivers and the checks unattended (foreground)
     #[command(
         after_help = "Examples:\n  dxbackup daemon\n  dxbackup daemon --print-systemd-unit > /etc/systemd/system/dxbackup.service\n\n\
@@ -316,6 +329,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Config(ConfigCommand::Check) => return config_check::run(&cli.global),
         Command::Discover(a) => return discover::run(&cli.global, a),
+        Command::Recover(a) => return recover::run(&cli.global, a),
         _ => {}
     }
     let ctx = Ctx::load(cli.global)?;
@@ -343,7 +357,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Unlock(a) => unlock::run(&ctx, &a),
         Command::Report(a) => report::run(&ctx, &a),
         Command::Web(c) => web::run(&ctx, &c),
-        Command::Config(_) | Command::Discover(_) => unreachable!("handled above"),
+        Command::Config(_) | Command::Discover(_) | Command::Recover(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -111,6 +111,20 @@ pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
     })
 }
 
+/// The databases a logical full holds (a physical one holds the whole server: empty).
+pub fn databases(plan: &Plan) -> anyhow::Result<Vec<String>> {
+    let full = plan
+        .snaps
+        .iter()
+        .find(|s| s.id == plan.chain.full.snapshot)
+        .context("full snapshot vanished")?;
+    if physical::is_physical(full) {
+        return Ok(Vec::new());
+    }
+    let manifest = full_manifest(&plan.repo.reader()?, full)?;
+    Ok(manifest.mysql.map(|m| m.databases).unwrap_or_default())
+}
+
 /// Plays a proven chain into `req.into`, recorded in the catalog as a `restore-db` run.
 pub fn restore(
     site: &Site,

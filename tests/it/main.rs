@@ -15,6 +15,7 @@ mod mysql;
 mod parallel;
 mod physical;
 mod privacy;
+mod recover;
 mod restoredb;
 mod services;
 mod targets;

@@ -25,7 +25,8 @@ pub fn repository_site(req: &RecoverRequest, dir: &Path, state: &Path) -> anyhow
 }
 
 fn repository(req: &RecoverRequest) -> anyhow::Result<RepositoryConfig> {
-    let abs = |p: &Path| std::path::absolute(p).with_context(|| format!("bad path {}", p.display()));
+    let abs =
+        |p: &Path| std::path::absolute(p).with_context(|| format!("bad path {}", p.display()));
     Ok(RepositoryConfig {
         url: req.from.clone(),
         primary: true,
@@ -33,7 +34,12 @@ fn repository(req: &RecoverRequest) -> anyhow::Result<RepositoryConfig> {
         access_key_file: req.access_key_file.as_deref().map(abs).transpose()?,
         region: req.region.clone(),
         endpoint: req.endpoint.clone(),
-        known_hosts: config::KnownHosts::Add,
+        // A new machine knows no host key yet: trust on first use, refuse a changed one.
+        known_hosts: if req.from.starts_with("sftp://") {
+            config::KnownHosts::Add
+        } else {
+            config::KnownHosts::Strict
+        },
         ..serde_json::from_value(serde_json::json!({ "url": req.from }))?
     })
 }
@@ -91,7 +97,10 @@ pub fn working_config(
                     } else {
                         let (h, p) = s.rsplit_once(':').unwrap_or((s, "3306"));
                         src.host = Some(h.into());
-                        src.port = Some(p.parse().with_context(|| format!("--into-server `{s}`: use HOST:PORT"))?);
+                        src.port = Some(
+                            p.parse()
+                                .with_context(|| format!("--into-server `{s}`: use HOST:PORT"))?,
+                        );
                         src.socket = None;
                     }
                 }

@@ -60,7 +60,10 @@ pub(crate) fn holders(snaps: &[BinlogSnap], closed: &[String]) -> BTreeMap<Strin
     closed
         .iter()
         .map(|f| {
-            let n = snaps.iter().filter(|s| s.files().contains(&f.as_str())).count();
+            let n = snaps
+                .iter()
+                .filter(|s| s.files().contains(&f.as_str()))
+                .count();
             (f.clone(), n)
         })
         .collect()
@@ -91,7 +94,8 @@ fn rebuilt(env: &Env) -> Vec<(String, String)> {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let paths = dbarchive::extract(&repo.reader().unwrap(), &snaps, &c.binlogs, dir.path()).unwrap();
+    let paths =
+        dbarchive::extract(&repo.reader().unwrap(), &snaps, &c.binlogs, dir.path()).unwrap();
     paths
         .iter()
         .map(|p| {
@@ -118,7 +122,9 @@ pub(crate) fn restic_lock(env: &Env) -> Child {
         .spawn()
         .unwrap();
     child.stdin.as_mut().unwrap().write_all(b"held\n").unwrap();
-    wait_until("restic's lock", Duration::from_secs(30), || count() > before);
+    wait_until("restic's lock", Duration::from_secs(30), || {
+        count() > before
+    });
     child
 }
 
@@ -173,21 +179,37 @@ fn merging_survives_kill_9_at_any_point_and_leaves_one_snapshot_per_closed_file(
     // Killed while it waits for the exclusive lock: the merged snapshots are written, the
     // parts still there; both cover every byte.
     let held = restic_lock(&env);
-    let mut forget = env.cmd(&["forget", "--prune"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut forget = env
+        .cmd(&["forget", "--prune"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_until("the merges", Duration::from_secs(60), || {
-        binlog_snaps(&env).iter().filter(|s| s.merged_file().is_some()).count() == closed.len()
+        binlog_snaps(&env)
+            .iter()
+            .filter(|s| s.merged_file().is_some())
+            .count()
+            == closed.len()
     });
     kill_9(&mut forget);
     release(held);
     let snaps = binlog_snaps(&env);
-    assert_eq!(snaps.len(), parts_before + closed.len(), "merges beside all parts");
+    assert_eq!(
+        snaps.len(),
+        parts_before + closed.len(),
+        "merges beside all parts"
+    );
     assert_eq!(coverage(&env), cover, "killed before forgetting");
     assert_eq!(rebuilt(&env), bytes);
 
     // Killed at later and later points of a run, until one finishes.
     let mut delay = Duration::from_millis(150);
     loop {
-        let mut run = env.cmd(&["forget", "--prune"]).stdout(Stdio::null()).spawn().unwrap();
+        let mut run = env
+            .cmd(&["forget", "--prune"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(delay);
         let finished = run.try_wait().unwrap().is_some();
         kill_9(&mut run);
@@ -199,12 +221,20 @@ fn merging_survives_kill_9_at_any_point_and_leaves_one_snapshot_per_closed_file(
     }
     env.ok(&["forget", "--prune"]);
     assert_eq!(coverage(&env), cover);
-    assert_eq!(rebuilt(&env), bytes, "the merged files are the parts' bytes");
+    assert_eq!(
+        rebuilt(&env),
+        bytes,
+        "the merged files are the parts' bytes"
+    );
     let snaps = binlog_snaps(&env);
     for (file, n) in holders(&snaps, &closed) {
         assert_eq!(n, 1, "{file}: one snapshot, the merged one");
     }
-    assert!(snaps.len() < parts_before / 5, "{} of {parts_before} binlog snapshots left", snaps.len());
+    assert!(
+        snaps.len() < parts_before / 5,
+        "{} of {parts_before} binlog snapshots left",
+        snaps.len()
+    );
     let out = env.ok(&["verify"]);
     assert!(!out.stdout.contains("broken"), "{out}");
 
@@ -228,7 +258,10 @@ fn merging_survives_kill_9_at_any_point_and_leaves_one_snapshot_per_closed_file(
         hex::encode(Sha256::digest(&dumped.stdout)),
         merged.desc["sha256"].as_str().unwrap()
     );
-    assert_eq!(dumped.stdout.len() as u64, merged.desc["parts"][0]["len"].as_u64().unwrap());
+    assert_eq!(
+        dumped.stdout.len() as u64,
+        merged.desc["parts"][0]["len"].as_u64().unwrap()
+    );
 }
 
 fn kill_9(child: &mut Child) {

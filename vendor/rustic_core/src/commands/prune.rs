@@ -490,7 +490,9 @@ impl PrunePack {
         IndexPack {
             id: self.id,
             time: self.time.or(Some(time)),
-            size: None,
+            // dxbackup patch: an unindexed pack marked for deletion has no blobs to compute its
+            // size from; keep the size it was marked with, or `check` reports it as damaged.
+            size: self.blobs.is_empty().then_some(self.size),
             blobs: self.blobs,
         }
     }
@@ -504,7 +506,8 @@ impl PrunePack {
         IndexPack {
             id: self.id,
             time: Some(time),
-            size: None,
+            // dxbackup patch: as in `into_index_pack`.
+            size: self.blobs.is_empty().then_some(self.size),
             blobs: self.blobs,
         }
     }

@@ -313,7 +313,8 @@ pub fn child_command(opts: &DaemonOptions, s: &Schedule, mode: Option<Mode>) -> 
     cmd
 }
 
-/// `monitor` evaluates the status in the daemon itself (it only reads).
+/// `monitor` evaluates in the daemon itself (it only reads) and sends the alerts due, as
+/// `dxbackup monitor` does; a channel that fails is recorded there and fails nothing here.
 fn run_in_process(
     s: &Schedule,
     slot: jiff::Timestamp,
@@ -331,31 +332,18 @@ fn run_in_process(
         mode_reason: None,
         log: None,
     })?;
-    let end = match crate::job::status::status(site) {
-        Ok(report) => {
-            let level = report.level();
-            let notes: Vec<String> = report
-                .sources
+    let end = match crate::job::monitor::monitor(site, &Default::default()) {
+        Ok(out) => {
+            let notes: Vec<String> = out
+                .findings
                 .iter()
-                .flat_map(|v| {
-                    v.notes
-                        .iter()
-                        .map(move |n| format!("{}: {n}", v.facts.source))
-                })
-                .chain(
-                    report
-                        .targets
-                        .verdict
-                        .findings
-                        .iter()
-                        .map(|f| format!("{}: {}", f.subject, f.message)),
-                )
+                .map(|f| format!("{}: {}", f.key, f.message))
                 .collect();
             for n in &notes {
                 tracing::warn!(schedule = %s.name, "{n}");
             }
             ScheduleRunEnd {
-                status: crate::job::run::run_status(level),
+                status: crate::job::run::run_status(out.level),
                 error: (!notes.is_empty()).then(|| notes.join("\n")),
             }
         }

@@ -1,10 +1,13 @@
 //! Real servers for the tests, each on 127.0.0.1 and a free port: `MariaDb` (one shared per
 //! test run, binlog on), and per test, killed on drop, `Sshd` (own host key, own config, key
 //! auth only) and `S3` (moto's standalone server), plus `Proxy`, a TCP forwarder whose cable
-//! the test can pull and plug back in.
+//! the test can pull and plug back in; `SmtpSink` (aiosmtpd) and `HttpSink` (a recording HTTP
+//! server) receive the alerts.
 
+mod http_sink;
 mod mariadb;
 mod proxy;
+mod smtp_sink;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,8 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use http_sink::{HttpSink, Request};
 pub use mariadb::{MariaDb, USER, USER_PASSWORD};
 pub use proxy::Proxy;
+pub use smtp_sink::{SmtpMode, SmtpSink};
 
 use crate::util::require_tool;
 

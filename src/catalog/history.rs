@@ -43,36 +43,52 @@ fn ts(t: Option<jiff::Timestamp>) -> Option<String> {
 }
 
 impl Catalog {
-    /// The runs `f` selects, newest first, and how many it selects in all.
+    /// The runs `f` selects, newest first, and how many it selects in all. Only the given
+    /// conditions reach the SQL (an `?1 IS NULL OR ...` form would keep SQLite from using
+    /// `runs_by_source` and scan every run).
     pub fn runs_filtered(&self, f: &RunFilter) -> Result<(Vec<RunRecord>, usize)> {
-        let filter = "(?1 IS NULL OR source = ?1) AND (?2 IS NULL OR command = ?2)
-            AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR started_at >= ?4)
-            AND (?5 IS NULL OR started_at < ?5)";
-        let args = params![f.source, f.command, f.status, ts(f.since), ts(f.until)];
+        let since = ts(f.since);
+        let until = ts(f.until);
+        let conditions = [
+            ("source = ?", f.source.as_ref()),
+            ("command = ?", f.command.as_ref()),
+            ("status = ?", f.status.as_ref()),
+            ("started_at >= ?", since.as_ref()),
+            ("started_at < ?", until.as_ref()),
+        ];
+        let (mut sql, mut args) = (Vec::new(), Vec::new());
+        for (cond, value) in conditions {
+            if let Some(v) = value {
+                sql.push(cond);
+                args.push(v.as_str());
+            }
+        }
+        let filter = if sql.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", sql.join(" AND "))
+        };
         let total: i64 = self
             .conn
-            .prepare_cached(&format!("SELECT COUNT(*) FROM runs WHERE {filter}"))
-            .and_then(|mut s| s.query_row(args, |r| r.get(0)))
+            .prepare_cached(&format!("SELECT COUNT(*) FROM runs {filter}"))
+            .and_then(|mut s| s.query_row(rusqlite::params_from_iter(&args), |r| r.get(0)))
             .map_err(|e| self.sql(e))?;
+        // By a source: along `runs_by_source`; else the newest ids (given at start).
+        let order = if f.source.is_some() {
+            "started_at DESC, id DESC"
+        } else {
+            "id DESC"
+        };
+        let (limit, offset) = (f.limit.to_string(), f.offset.to_string());
+        args.extend([limit.as_str(), offset.as_str()]);
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE {filter} ORDER BY started_at DESC, id DESC LIMIT ?6 OFFSET ?7"
+                "SELECT {RUN_COLUMNS} FROM runs {filter} ORDER BY {order} LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)"
             ))
             .map_err(|e| self.sql(e))?;
         let rows = stmt
-            .query_map(
-                params![
-                    f.source,
-                    f.command,
-                    f.status,
-                    ts(f.since),
-                    ts(f.until),
-                    f.limit as i64,
-                    f.offset as i64
-                ],
-                row_to_run,
-            )
+            .query_map(rusqlite::params_from_iter(&args), row_to_run)
             .and_then(Iterator::collect)
             .map_err(|e| self.sql(e))?;
         Ok((rows, total.max(0) as usize))

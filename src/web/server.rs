@@ -27,8 +27,9 @@ const MIN_TOKEN: usize = 16;
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// CSP without inline scripts or styles, no framing, no sniffing, no referrer; nothing but
-/// the assets may be cached (every other page shows what only the token may see).
+/// CSP without inline scripts or styles, no framing, no sniffing, no referrer to other
+/// sites; nothing but the assets may be cached (every other page shows what only the token
+/// may see).
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let asset = req.uri().path().starts_with("/assets/");
     let mut res = next.run(req).await;
@@ -42,9 +43,11 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Not `no-referrer`: under it Chromium sends `Origin: null` with our own forms' POSTs,
+    // which the CSRF check must refuse; `same-origin` tells other sites nothing either.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !asset {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -315,12 +315,30 @@ async fn a_session_posts_only_with_its_csrf_token_and_logout_ends_it() {
         StatusCode::FORBIDDEN,
         "another origin"
     );
-    // Through the check: no daemon here to start the job.
-    let (status, _, body) = send(
-        &f.app,
-        form("/actions/verify", format!("csrf={csrf}"), Some(&cookie)),
-    )
-    .await;
+    let mut null = form("/actions/verify", format!("csrf={csrf}"), Some(&cookie));
+    null.headers_mut()
+        .insert(header::ORIGIN, "null".parse().unwrap());
+    null.headers_mut()
+        .insert(header::HOST, "127.0.0.1:8420".parse().unwrap());
+    assert_eq!(
+        send(&f.app, null).await.0,
+        StatusCode::FORBIDDEN,
+        "an opaque origin"
+    );
+    let (_, headers, _) = send(&f.app, bearer("/")).await;
+    assert_eq!(
+        headers[header::REFERRER_POLICY],
+        "same-origin",
+        "(under no-referrer Chromium's own form POSTs say `Origin: null`)"
+    );
+    // Through the check (from our own origin, as a browser sends it): no daemon here to
+    // start the job.
+    let mut ours = form("/actions/verify", format!("csrf={csrf}"), Some(&cookie));
+    ours.headers_mut()
+        .insert(header::ORIGIN, "http://127.0.0.1:8420".parse().unwrap());
+    ours.headers_mut()
+        .insert(header::HOST, "127.0.0.1:8420".parse().unwrap());
+    let (status, _, body) = send(&f.app, ours).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     // A GET cannot change state.
     assert_eq!(
@@ -410,4 +428,111 @@ async fn no_answer_carries_a_secret_of_the_config() {
         !body.contains("web.token") && body.contains("&lt;removed&gt;"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn every_guarded_answer_has_the_security_headers_and_no_inline_script() {
+    let f = fixture();
+    for path in GUARDED {
+        let (status, headers, body) = send(&f.app, bearer(path)).await;
+        assert!(status.is_success(), "{path}: {status}");
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'")
+                && csp.contains("frame-ancestors 'none'")
+                && !csp.contains("unsafe-"),
+            "{path}: {csp}"
+        );
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{path}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{path}");
+        if path.starts_with("/api/") {
+            continue;
+        }
+        // Every <script> loads a file of ours; no inline handlers or styles.
+        for tag in body.split("<script").skip(1) {
+            let open = tag.split('>').next().unwrap();
+            assert!(
+                open.contains("src=\"/assets/"),
+                "{path}: inline <script{open}>"
+            );
+        }
+        for attr in [
+            " onclick=",
+            " onload=",
+            " onsubmit=",
+            " style=",
+            "javascript:",
+        ] {
+            assert!(!body.contains(attr), "{path} has {attr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn state_changes_take_a_post_only() {
+    let f = fixture();
+    for path in [
+        "/actions/verify",
+        "/actions/observe",
+        "/actions/schedule/nightly",
+        "/actions/drill/shop",
+        "/logout",
+        "/api/v1/actions/verify",
+        "/api/v1/actions/drill/shop",
+    ] {
+        let (status, _, _) = send(&f.app, bearer(path)).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "GET {path}");
+    }
+}
+
+#[test]
+fn the_token_is_compared_whole_whatever_the_lengths() {
+    use super::auth::token_matches;
+    assert!(token_matches(TOKEN, TOKEN));
+    for wrong in ["", "0", &TOKEN[..TOKEN.len() - 1], &format!("{TOKEN}x")] {
+        assert!(!token_matches(TOKEN, wrong), "{wrong:?}");
+    }
+    assert!(!token_matches("", ""), "an empty token opens nothing");
+}
+
+/// Collects what the handlers log while it is the thread's default subscriber.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn failed_logins_are_logged_without_what_was_tried() {
+    let f = fixture();
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let guess = "guessed-token-Wq8v";
+    send(&f.app, form("/login", format!("token={guess}"), None)).await;
+    let req = Request::get("/api/v1/overview")
+        .header(header::AUTHORIZATION, format!("Bearer {guess}-bearer"))
+        .body(Body::empty())
+        .unwrap();
+    send(&f.app, req).await;
+    login(&f.app).await;
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("failed login"), "{text}");
+    assert!(text.contains("wrong bearer token"), "{text}");
+    assert!(text.contains("dashboard: login"), "{text}");
+    for s in [guess, TOKEN] {
+        assert!(!text.contains(s), "the log shows {s}:\n{text}");
+    }
 }

@@ -40,13 +40,27 @@ fn raw_get(addr: &str, path: &str) -> (u16, String) {
     (status, out)
 }
 
-fn spawn_daemon(env: &Env) -> Child {
+/// The daemon, killed if the test fails before it stops it.
+struct Daemon(Option<Child>);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn spawn_daemon(env: &Env) -> Daemon {
     let log = fs::File::create(env.path("daemon.log")).unwrap();
-    env.cmd(&["daemon"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    Daemon(Some(
+        env.cmd(&["daemon"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    ))
 }
 
 /// Waits for the daemon's log to say where the dashboard listens.
@@ -215,6 +229,20 @@ fn the_dashboard_in_a_real_browser() {
             c.find(Locator::Css("tr.source")).await.is_ok()
         })
         .await;
+        // Pages read the repositories as the daemon's observer last saw them: wait for its
+        // first look (it starts with the daemon, in the background).
+        wait_for(
+            c,
+            "the first observation of the repositories",
+            60,
+            async |c| {
+                let _ = c.refresh().await;
+                c.source().await.is_ok_and(|p| {
+                    p.contains("Repositories observed") && !p.contains("observed not yet")
+                })
+            },
+        )
+        .await;
         let rows = c.find_all(Locator::Css("tr.source")).await.unwrap();
         let mut names = Vec::new();
         for r in &rows {
@@ -290,14 +318,22 @@ fn the_dashboard_in_a_real_browser() {
             .click()
             .await
             .unwrap();
-        wait_for(c, "the action to finish", 180, async |c| {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let status = loop {
+            let status = attr(c, "#action-status", "data-status").await;
+            if !matches!(status.as_deref(), None | Some("running")) || Instant::now() > deadline {
+                break status;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
             let _ = c.refresh().await;
-            matches!(
-                attr(c, "#action-status", "data-status").await.as_deref(),
-                Some("ok" | "warning")
-            )
-        })
-        .await;
+        };
+        assert!(
+            matches!(status.as_deref(), Some("ok" | "warning")),
+            "run-now ended {status:?} at {}:\n{}\n{}",
+            c.current_url().await.unwrap(),
+            c.source().await.unwrap(),
+            fs::read_to_string(env.path("daemon.log")).unwrap_or_default()
+        );
         c.goto(&format!("{base}/runs?kind=backup&source=tree"))
             .await
             .unwrap();
@@ -341,6 +377,7 @@ fn the_dashboard_in_a_real_browser() {
         );
     });
     drop(browser);
+    let mut daemon = daemon.0.take().unwrap();
     // SAFETY: kill on our own child, not yet reaped.
     unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
     assert!(
@@ -399,4 +436,7 @@ fn the_html_report_is_one_file_with_charts_every_source_and_no_secret() {
     env.ok(&["report", "--markdown", md.to_str().unwrap()]);
     let md = fs::read_to_string(md).unwrap();
     assert!(md.contains("| tree |") && md.contains("| second |"), "{md}");
+    for s in [PASSWORD, HOOK_URL, "hook-secret-path", token.trim()] {
+        assert!(!md.contains(s), "a secret in the markdown report");
+    }
 }

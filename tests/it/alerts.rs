@@ -5,8 +5,6 @@
 //! secret of any channel may show in stdout, stderr, `--json`, the catalog or the snapshot.
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -15,6 +13,10 @@ use sha2::Sha256;
 
 use crate::services::{free_port, HttpSink, Request, SmtpMode, SmtpSink};
 use crate::util::{require_tool, Env, Out};
+
+mod daemon;
+mod metrics;
+mod runs;
 
 const SMTP_USER: &str = "dxalert";
 const SMTP_PASSWORD: &str = "smtp-pw-never-printed";
@@ -336,110 +338,6 @@ fn alerts_sent(env: &Env, channel: &str) -> Vec<(String, bool, u32, Option<Strin
 }
 
 #[test]
-fn failing_channels_do_not_change_runs_exit_code_and_are_recorded() {
-    let http = HttpSink::start();
-    http.answer(500);
-    let down = free_port();
-    let channels = format!(
-        "[alert.broken]\nkind = \"webhook\"\nurl = \"{}\"\ntimeout = \"5s\"\nretries = 1\n\n\
-         [alert.down]\nkind = \"slack\"\nurl = \"http://127.0.0.1:{down}/services/{SLACK_SECRET}\"\ntimeout = \"5s\"\nretries = 1\n",
-        http.url(&format!("/broken?token={HOOK_TOKEN}"))
-    );
-    // The same run without channels says what the exit code should be.
-    let plain = Env::new();
-    fs::write(plain.src().join("job.json"), b"{}").unwrap();
-    write_config(&plain, "1h", "");
-    let want = plain.run(&["run"]).code;
-
-    let env = Env::new();
-    let mut seen = Seen::default();
-    fs::write(env.src().join("job.json"), b"{}").unwrap();
-    write_config(&env, "1h", &channels);
-    let out = env.run(&["-v", "--json", "run"]);
-    seen.add(&out);
-    assert_eq!(
-        out.code, want,
-        "the channels changed run's exit code\n{out}"
-    );
-    // The run's findings (warnings: never verified, 3-2-1...) went to both, and both failed.
-    let v = json_of(&out);
-    let deliveries = v["alerts"]["deliveries"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{out}"));
-    assert_eq!(deliveries.len(), 2, "{out}");
-    assert!(deliveries.iter().all(|d| d["ok"] == false), "{out}");
-    assert!(out.stderr.contains("alert not sent"), "logged\n{out}");
-    assert_eq!(http.at("/broken").len(), 2, "one try and one retry");
-    let broken = alerts_sent(&env, "broken");
-    assert!(!broken.is_empty());
-    for (kind, ok, attempts, error) in &broken {
-        assert_eq!((kind.as_str(), *ok, *attempts), ("alert", false, 2));
-        assert!(error.as_deref().unwrap().contains("500"), "{error:?}");
-    }
-    let gone = alerts_sent(&env, "down");
-    assert!(!gone.is_empty());
-    assert!(
-        gone.iter().all(|(_, ok, _, e)| !ok && e.is_some()),
-        "{gone:?}"
-    );
-
-    // Not told, so told again by the next monitor, which now gets through.
-    http.answer(200);
-    let out = env.run(&["--json", "monitor"]);
-    seen.add(&out);
-    assert!(out.code == 1 || out.code == 0, "{out}");
-    assert_eq!(http.at("/broken").len(), 3, "{out}");
-    assert!(alerts_sent(&env, "broken").last().unwrap().1);
-    // The human form names the failure too.
-    let out = env.run(&["monitor"]);
-    seen.add(&out);
-    assert!(out.stdout.contains("alert to down FAILED"), "{out}");
-    seen.add_catalog(&env);
-    seen.assert_no_secret();
-}
-
-#[test]
-fn ping_start_then_success_or_fail_around_run() {
-    let http = HttpSink::start();
-    let env = Env::new();
-    let mut seen = Seen::default();
-    fs::write(env.src().join("job.json"), b"{}").unwrap();
-    let ping = format!(
-        "[alert.deadman]\nkind = \"ping\"\nurl = \"{}\"\ntimeout = \"5s\"\n",
-        http.url(&format!("/ping/{PING_UUID}"))
-    );
-    write_config(&env, "1h", &ping);
-    let out = env.run(&["-v", "run"]);
-    seen.add(&out);
-    assert!(out.code == 0 || out.code == 1, "{out}");
-    let paths: Vec<String> = http.requests().iter().map(|r| r.target.clone()).collect();
-    let base = format!("/ping/{PING_UUID}");
-    assert_eq!(paths, [format!("{base}/start"), base.clone()], "{out}");
-    assert!(http.requests().iter().all(|r| r.method == "GET"));
-
-    // A run that fails (its source is gone) pings /start, then /fail.
-    fs::remove_dir_all(env.src()).unwrap();
-    let out = env.run(&["-v", "run"]);
-    seen.add(&out);
-    assert_eq!(out.code, 2, "{out}");
-    let paths: Vec<String> = http.requests().iter().map(|r| r.target.clone()).collect();
-    assert_eq!(
-        paths[2..],
-        [format!("{base}/start"), format!("{base}/fail")],
-        "{out}"
-    );
-    let rows = alerts_sent(&env, "deadman");
-    let kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    assert_eq!(
-        kinds,
-        ["ping-start", "ping-success", "ping-start", "ping-fail"]
-    );
-    assert!(rows.iter().all(|r| r.1));
-    seen.add_catalog(&env);
-    seen.assert_no_secret();
-}
-
-#[test]
 fn alert_test_over_starttls_with_auth_and_a_channel_down() {
     let Some(smtp) = SmtpSink::start(SmtpMode::Starttls, Some((SMTP_USER, SMTP_PASSWORD))) else {
         return;
@@ -497,136 +395,4 @@ fn alert_test_over_starttls_with_auth_and_a_channel_down() {
         .all(|r| r.0 == "test" && r.1));
     seen.add_catalog(&env);
     seen.assert_no_secret();
-}
-
-fn spawn_daemon(env: &Env) -> std::process::Child {
-    let log = fs::File::create(env.path("daemon.log")).unwrap();
-    env.cmd(&["-v", "daemon"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
-}
-
-fn schedule_runs(env: &Env, schedule: &str) -> i64 {
-    let Ok(db) = rusqlite::Connection::open_with_flags(
-        env.path("state").join("catalog.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    ) else {
-        return 0;
-    };
-    db.query_row(
-        "SELECT COUNT(*) FROM schedule_runs WHERE schedule = ?1 AND status != 'running'",
-        [schedule],
-        |r| r.get(0),
-    )
-    .unwrap_or(0)
-}
-
-#[test]
-fn daemon_monitor_job_alerts_once() {
-    let http = HttpSink::start();
-    let env = Env::new();
-    fs::write(env.src().join("job.json"), b"{}").unwrap();
-    // Never backed up: critical from the first evaluation on.
-    let channels = format!(
-        "[alert.hook]\nkind = \"webhook\"\nurl = \"{}\"\nmin-severity = \"critical\"\ntimeout = \"5s\"\n\n\
-         [schedule.watch]\ncron = \"* * * * * *\"\njob = \"monitor\"\n",
-        http.url(&format!("/hook?token={HOOK_TOKEN}"))
-    );
-    write_config(&env, "1h", &channels);
-    env.ok(&["init"]);
-    let mut daemon = spawn_daemon(&env);
-    wait_until(60, "the daemon's monitor job to alert", || {
-        !http.at("/hook").is_empty()
-    });
-    let first = http.at("/hook")[0].json();
-    assert!(
-        first["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["key"] == "freshness:tree"),
-        "{first}"
-    );
-    // Two more evaluations after it: still that one message.
-    let after = schedule_runs(&env, "watch");
-    wait_until(60, "two more monitor runs", || {
-        schedule_runs(&env, "watch") >= after + 2
-    });
-    assert_eq!(http.at("/hook").len(), 1, "the daemon de-duplicates too");
-    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
-    let status = daemon.wait().unwrap();
-    let log = fs::read_to_string(env.path("daemon.log")).unwrap();
-    assert!(status.success(), "daemon: {status}\n{log}");
-    let mut seen = Seen::default();
-    seen.add_text(&log);
-    seen.add_catalog(&env);
-    seen.assert_no_secret();
-}
-
-fn promtool(args: &[&str], stdin: Option<&str>) -> (bool, String) {
-    use std::io::Write;
-    let mut child = Command::new("promtool")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "promtool {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-#[test]
-fn metrics_pass_promtool_and_the_shipped_rules_are_valid() {
-    if !require_tool("promtool") {
-        return;
-    }
-    let env = Env::new();
-    fs::write(env.src().join("job.json"), b"{}").unwrap();
-    write_config(&env, "1h", "");
-    env.ok(&["init"]);
-    env.ok(&["backup", "tree"]);
-    env.run(&["monitor"]);
-    let out = env.ok(&["metrics"]);
-    let (ok, text) = promtool(&["check", "metrics"], Some(&out.stdout));
-    assert!(ok, "{text}\n{out}");
-    for name in [
-        "dxbackup_last_success_timestamp_seconds{source=\"tree\",kind=\"files\"}",
-        "dxbackup_last_attempt_timestamp_seconds",
-        "dxbackup_rpo_target_seconds{source=\"tree\"} 3600",
-        "dxbackup_rpo_exposure_seconds{source=\"tree\"}",
-        "dxbackup_rto_target_seconds",
-        "dxbackup_run_duration_seconds{source=\"tree\",kind=\"files\"}",
-        "dxbackup_bytes_added_total",
-        "dxbackup_runs_total{source=\"tree\",kind=\"files\",status=\"ok\"} 1",
-        "dxbackup_repository_free_bytes{repository=\"main\"}",
-        "dxbackup_repository_snapshots{repository=\"main\"} 1",
-        "dxbackup_findings{severity=\"critical\"}",
-    ] {
-        assert!(out.stdout.contains(name), "{name} missing\n{out}");
-    }
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/prometheus");
-    let rules = dist.join("alerts.yml");
-    let (ok, text) = promtool(&["check", "rules", rules.to_str().unwrap()], None);
-    assert!(ok, "{text}");
-    let tests = dist.join("alerts.test.yml");
-    let (ok, text) = promtool(&["test", "rules", tests.to_str().unwrap()], None);
-    assert!(ok, "{text}");
 }

@@ -131,7 +131,13 @@ fn daemon_schedules_backups_survives_kill9_and_restores_exactly() {
             .iter()
             .any(|r| r["status"] == "running")
     });
-    assert_eq!(schedule_status(&env, "fast").as_deref(), Some("running"));
+    // The schedule's newest run is this one, or a tick skipped because it is still running
+    // (a loaded machine makes the backup outlast the 4 s interval).
+    let st = schedule_status(&env, "fast");
+    assert!(
+        matches!(st.as_deref(), Some("running" | "skipped")),
+        "{st:?}"
+    );
     daemon.kill().unwrap();
     daemon.wait().unwrap();
     wait_until(30, "the daemon's children to die with it", || {

@@ -1,12 +1,14 @@
 //! One integration test binary: every test drives the real `dxbackup` binary (and, where a
 //! promise involves it, the real `restic`) against real repositories in temporary folders.
 
+mod alerts;
 mod chains;
 mod cli;
 mod config;
 mod daemon;
 mod damage;
 mod files;
+mod housekeeping;
 mod interop;
 mod json;
 mod locks;

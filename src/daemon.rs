@@ -168,9 +168,9 @@ fn load(opts: &DaemonOptions) -> anyhow::Result<Site> {
     let text = std::fs::read(&opts.config)
         .with_context(|| format!("cannot read config {}", opts.config.display()))?;
     let dir = opts.state_dir.join("daemon");
-    jobs::private_dir(&dir)?;
+    crate::private::dir(&dir)?;
     let candidate = dir.join("config.toml.new");
-    write_private(&candidate, &text)?;
+    crate::private::write(&candidate, &text)?;
     let mut site = Site::load(&candidate, opts.state_dir.clone())?;
     // Relative paths in the config stay relative to the original file's folder.
     site.config.path = opts.config.clone();
@@ -187,19 +187,6 @@ fn commit_config(opts: &DaemonOptions) -> anyhow::Result<()> {
 /// The copy of the config the daemon's children read.
 pub fn in_force(opts: &DaemonOptions) -> PathBuf {
     opts.state_dir.join("daemon").join("config.toml")
-}
-
-fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(data)?;
-    f.sync_all()
 }
 
 /// A new config is taken only when it is one `config check` would pass: parsed, valid, its

@@ -13,6 +13,7 @@ pub mod job;
 pub mod manifest;
 pub mod metrics;
 pub mod monitor;
+pub mod private;
 pub mod repo;
 pub mod report;
 pub mod restore;

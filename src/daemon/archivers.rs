@@ -67,19 +67,9 @@ impl Archivers {
     }
 
     fn spawn(&self, name: &str) -> Archiver {
-        let log = super::jobs::private_dir(&self.opts.state_dir.join("logs")).and_then(|()| {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(
-                    self.opts
-                        .state_dir
-                        .join("logs")
-                        .join(format!("binlog-{name}.log")),
-                )
-        });
+        let logs = self.opts.state_dir.join("logs");
+        let log = crate::private::dir(&logs)
+            .and_then(|()| crate::private::append(&logs.join(format!("binlog-{name}.log"))));
         let mut cmd = Command::new(&self.opts.exe);
         cmd.arg("-c")
             .arg(super::in_force(&self.opts))

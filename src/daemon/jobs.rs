@@ -3,9 +3,7 @@
 //! when it fails; every attempt recorded as a schedule run.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,13 +68,13 @@ impl Runner {
             return run_in_process(s, slot, catch_up, catalog, site);
         }
         let logs = self.opts.state_dir.join("logs");
-        private_dir(&logs)?;
+        crate::private::dir(&logs)?;
         let log_path = logs.join(format!(
             "{}-{}-{attempt}.log",
             s.name,
             slot.strftime("%Y%m%dT%H%M%S")
         ));
-        let log = private_file(&log_path)?;
+        let log = crate::private::append(&log_path)?;
         let record = catalog.start_schedule_run(&ScheduleRunStart {
             schedule: &s.name,
             job: s.job.as_str(),
@@ -378,22 +376,4 @@ fn lower_priority(cmd: &mut Command) {
             Ok(())
         });
     }
-}
-
-/// A folder for row data and logs: 0700 whatever the umask.
-pub fn private_dir(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-}
-
-fn private_file(path: &PathBuf) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
 }

@@ -262,6 +262,6 @@ pub fn write_config(p: &Prepared, path: &Path) -> anyhow::Result<()> {
         &p.plan.config_from[..8.min(p.plan.config_from.len())],
         toml::to_string(&p.site.config)?
     );
-    setup::write_private(path, text.as_bytes())
+    crate::private::write(path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -120,18 +120,6 @@ pub fn working_config(
 /// Writes `c` into `dir` and loads it, as any config is loaded (validated, resolved on use).
 pub fn load(c: &Config, dir: &Path, state: &Path) -> anyhow::Result<Site> {
     let path = dir.join("dxbackup.toml");
-    write_private(&path, toml::to_string(c)?.as_bytes())?;
+    crate::private::write(&path, toml::to_string(c)?.as_bytes())?;
     Site::load(&path, state.to_path_buf())
-}
-
-pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(data)
 }

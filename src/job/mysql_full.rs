@@ -54,22 +54,17 @@ pub fn backup(
     info.tables_file = Some(format!("{}/{}", dump_dir(name), dump::TABLES_FILE));
     m.mysql = Some(info);
     let description = description(&running.info);
-    let req = BackupRequest {
-        source: name.into(),
-        kind: "mysql-full".into(),
-        tier: src.tier.clone(),
-        host: site.host(),
-        content: Content::streams(
-            dump_dir(name),
-            vec![
-                Stream::new(DUMP_FILE, streams.dump),
-                Stream::new(dump::TABLES_FILE, streams.tables),
-            ],
-        ),
-        meta_files: meta_files(site, &m),
-        meta_mtime: site.config_mtime,
-        description: Some(description.to_string()),
-    };
+    let req = full_request(
+        site,
+        name,
+        src,
+        &m,
+        vec![
+            Stream::new(DUMP_FILE, streams.dump),
+            Stream::new(dump::TABLES_FILE, streams.tables),
+        ],
+        description.to_string(),
+    );
     let result = match repo.backup(&req) {
         Ok(r) => r,
         Err(e) => {
@@ -110,24 +105,19 @@ fn backup_physical(
         tables: vec![],
         tables_file: Some(format!("{}/{}", dump_dir(name), dump::TABLES_FILE)),
     });
-    let req = BackupRequest {
-        source: name.into(),
-        kind: "mysql-full".into(),
-        tier: src.tier.clone(),
-        host: site.host(),
-        content: Content::streams(
-            dump_dir(name),
-            vec![
-                Stream::new(physical::STREAM_FILE, streams.stream),
-                Stream::new(physical::POSITION_FILE, streams.position),
-                Stream::new(dump::TABLES_FILE, streams.tables),
-            ],
-        ),
-        meta_files: meta_files(site, &m),
-        meta_mtime: site.config_mtime,
+    let req = full_request(
+        site,
+        name,
+        src,
+        &m,
+        vec![
+            Stream::new(physical::STREAM_FILE, streams.stream),
+            Stream::new(physical::POSITION_FILE, streams.position),
+            Stream::new(dump::TABLES_FILE, streams.tables),
+        ],
         // Not a full's description until the coordinates are in: nothing plans from it.
-        description: Some(r#"{"pending":"mariabackup"}"#.into()),
-    };
+        r#"{"pending":"mariabackup"}"#.into(),
+    );
     let result = match repo.backup(&req) {
         Ok(r) => r,
         Err(e) => {
@@ -215,17 +205,29 @@ fn backup_mydumper(
             }
         })
         .collect();
-    let req = BackupRequest {
+    let req = full_request(site, name, src, &m, streams, description(&info).to_string());
+    Ok(repo.backup(&req)?)
+}
+
+/// A full of `name`: its files under the source's dump folder, described for the planner.
+fn full_request(
+    site: &Site,
+    name: &str,
+    src: &SourceConfig,
+    m: &crate::manifest::Manifest,
+    streams: Vec<Stream>,
+    description: String,
+) -> BackupRequest {
+    BackupRequest {
         source: name.into(),
         kind: "mysql-full".into(),
         tier: src.tier.clone(),
         host: site.host(),
         content: Content::streams(dump_dir(name), streams),
-        meta_files: meta_files(site, &m),
+        meta_files: meta_files(site, m),
         meta_mtime: site.config_mtime,
-        description: Some(description(&info).to_string()),
-    };
-    Ok(repo.backup(&req)?)
+        description: Some(description),
+    }
 }
 
 /// A spool file, opened when the archiver gets to it (a big schema has thousands).

@@ -308,7 +308,7 @@ pub fn spawn_tool(
 }
 
 /// Asks the kernel to SIGKILL the child when its parent thread dies.
-fn die_with_parent(cmd: &mut Command) {
+pub(crate) fn die_with_parent(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: the closure runs in the forked child before exec and calls only

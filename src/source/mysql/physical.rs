@@ -16,7 +16,7 @@ pub mod restore;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use mysql::prelude::Queryable;
 use serde::{Deserialize, Serialize};
@@ -123,18 +123,15 @@ pub fn start(server: &Server, databases: &Databases) -> Result<(RunningCopy, Cop
     };
     let lsn = running.lsn_dir.path().to_path_buf();
     // Both files come from one computation after the copy, whichever the archiver reads first
-    // (it reads several files at once).
-    let done: Arc<Mutex<Option<Figures>>> = Arc::default();
+    // (it reads several files at once): the other waits for it.
+    let figures: OnceLock<Figures> = OnceLock::new();
     let compute = {
-        let (done, shared, server) = (done.clone(), shared.clone(), server.clone());
+        let (shared, server) = (shared.clone(), server.clone());
         move |which: usize| -> std::io::Result<Vec<u8>> {
-            let mut d = done.lock().expect("figures lock");
-            if d.is_none() {
-                *d = Some(
-                    after_copy(&shared, &child, &lsn, &server, &dbs).map_err(|e| e.to_string()),
-                );
-            }
-            match d.as_ref().expect("set above") {
+            let f = figures.get_or_init(|| {
+                after_copy(&shared, &child, &lsn, &server, &dbs).map_err(|e| e.to_string())
+            });
+            match f {
                 Ok((position, tables)) => Ok(if which == 0 {
                     position.clone()
                 } else {
@@ -263,7 +260,7 @@ impl RunningCopy {
 }
 
 /// The last lines of a tool's stderr: what went wrong is there, the rest is in the log.
-fn tail(s: &str) -> String {
+pub(super) fn tail(s: &str) -> String {
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")
 }

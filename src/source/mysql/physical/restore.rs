@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::super::{capture_stderr, MysqlError, Result, Server};
+use super::super::{die_with_parent, spawn_tool, MysqlError, Result, Server};
+use super::tail;
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> MysqlError {
     let context = context.into();
@@ -22,53 +23,63 @@ pub fn extract(
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-    let mut child = Command::new("mbstream")
-        .arg("-x")
-        .arg("-C")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(io(
-            "cannot run mbstream (install the mariadb-backup package)",
-        ))?;
-    let stderr = capture_stderr(&mut child);
+    let mut cmd = Command::new("mbstream");
+    cmd.arg("-x").arg("-C").arg(dir);
+    let (mut child, stderr) = spawn(&mut cmd, Stdio::piped())?;
     let mut stdin = child.stdin.take().expect("piped");
     let written = write(&mut stdin);
     drop(stdin);
-    let status = child.wait().map_err(io("cannot wait for mbstream"))?;
-    let err = stderr.join().unwrap_or_default();
-    if !status.success() {
-        return Err(MysqlError::Tool {
-            tool: "mbstream".into(),
-            status: status.to_string(),
-            stderr: err,
-        });
-    }
+    finish(child, stderr, "mbstream")?;
     written.map_err(io("streaming the backup into mbstream"))
 }
 
 /// `mariabackup --prepare`: applies the copied redo log, so the files are a consistent
 /// server state at the backup's point.
 pub fn prepare(dir: &Path) -> Result<()> {
-    let out = Command::new("mariabackup")
-        .arg("--no-defaults")
+    let mut cmd = Command::new("mariabackup");
+    cmd.arg("--no-defaults")
         .arg("--prepare")
-        .arg(format!("--target-dir={}", dir.display()))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(io("cannot run mariabackup --prepare"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() || !stderr.contains("completed OK!") {
-        let lines: Vec<&str> = stderr.lines().collect();
+        .arg(format!("--target-dir={}", dir.display()));
+    let (child, stderr) = spawn(&mut cmd, Stdio::null())?;
+    let err = finish(child, stderr, "mariabackup --prepare")?;
+    if !err.contains("completed OK!") {
         return Err(MysqlError::Tool {
             tool: "mariabackup --prepare".into(),
-            status: out.status.to_string(),
-            stderr: lines[lines.len().saturating_sub(15)..].join("\n"),
+            status: "did not say \"completed OK!\"".into(),
+            stderr: tail(&err),
         });
     }
     Ok(())
+}
+
+/// A mariadb-backup tool, as every client tool is started (it dies with us).
+fn spawn(cmd: &mut Command, stdin: Stdio) -> Result<(Child, std::thread::JoinHandle<String>)> {
+    spawn_tool(cmd, stdin, Stdio::null()).map_err(|e| match e {
+        MysqlError::Io { source, .. } => MysqlError::Io {
+            context: format!(
+                "cannot run {} (install the mariadb-backup package)",
+                cmd.get_program().to_string_lossy()
+            ),
+            source,
+        },
+        other => other,
+    })
+}
+
+/// Waits for a tool; its stderr, or an error carrying its tail when it failed.
+fn finish(mut child: Child, stderr: std::thread::JoinHandle<String>, tool: &str) -> Result<String> {
+    let status = child
+        .wait()
+        .map_err(io(format!("cannot wait for {tool}")))?;
+    let err = stderr.join().unwrap_or_default();
+    if !status.success() {
+        return Err(MysqlError::Tool {
+            tool: tool.into(),
+            status: status.to_string(),
+            stderr: tail(&err),
+        });
+    }
+    Ok(err)
 }
 
 /// How a throwaway server is reached.
@@ -116,6 +127,9 @@ impl Sandbox {
         let port = match access {
             Access::Private => {
                 cmd.args(["--skip-networking", "--skip-grant-tables"]);
+                // Scratch, never left running: it dies with us, as every tool does. A served
+                // one is meant to outlive the restore.
+                die_with_parent(&mut cmd);
                 None
             }
             Access::Serve(port) => {
@@ -156,11 +170,10 @@ impl Sandbox {
 
     fn failed(&self, what: &str) -> MysqlError {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
         MysqlError::Tool {
             tool: "mariadbd".into(),
             status: what.into(),
-            stderr: lines[lines.len().saturating_sub(15)..].join("\n"),
+            stderr: tail(&log),
         }
     }
 

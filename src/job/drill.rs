@@ -169,10 +169,7 @@ fn drill_mysql(
     }
     let chain = replay::plan(&fulls, &cover, &Until::Latest)?;
     let reader = repo.reader()?;
-    let full = snaps
-        .iter()
-        .find(|s| s.id == chain.full.snapshot)
-        .context("full snapshot vanished")?;
+    let full = restore_db::chain_full(&snaps, &chain)?;
     let manifest = restore_db::full_manifest(&reader, full)?;
     let info = manifest
         .mysql

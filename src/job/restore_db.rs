@@ -88,8 +88,8 @@ pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
         &dbarchive::coverage(&snaps, name),
         &req.until,
     )?;
-    let full = snaps.iter().find(|s| s.id == chain.full.snapshot);
-    match (full.is_some_and(physical::is_physical), &req.datadir) {
+    let physical = chain_full(&snaps, &chain).is_ok_and(physical::is_physical);
+    match (physical, &req.datadir) {
         (true, None) => bail!(
             "full {} is a physical backup (mariabackup): restore it with --datadir DIR --serve (a throwaway server on a free port) or --datadir DIR --force (into a stopped server's data directory)",
             chain.full.short()
@@ -111,13 +111,17 @@ pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
     })
 }
 
+/// The full snapshot `chain` starts from, among `snaps` (those it was planned from).
+pub fn chain_full<'a>(snaps: &'a [Snapshot], chain: &Chain) -> anyhow::Result<&'a Snapshot> {
+    snaps
+        .iter()
+        .find(|s| s.id == chain.full.snapshot)
+        .context("full snapshot vanished")
+}
+
 /// The databases a logical full holds (a physical one holds the whole server: empty).
 pub fn databases(plan: &Plan) -> anyhow::Result<Vec<String>> {
-    let full = plan
-        .snaps
-        .iter()
-        .find(|s| s.id == plan.chain.full.snapshot)
-        .context("full snapshot vanished")?;
+    let full = chain_full(&plan.snaps, &plan.chain)?;
     if physical::is_physical(full) {
         return Ok(Vec::new());
     }
@@ -141,10 +145,7 @@ pub fn restore(
         return physical::restore(site, req, plan, dir);
     }
     let reader = repo.reader()?;
-    let full = snaps
-        .iter()
-        .find(|s| s.id == chain.full.snapshot)
-        .context("full snapshot vanished")?;
+    let full = chain_full(snaps, chain)?;
     let manifest = full_manifest(&reader, full)?;
     let dbs = manifest
         .mysql
@@ -254,10 +255,7 @@ pub fn play(
     until: Until,
     jobs: Option<usize>,
 ) -> anyhow::Result<()> {
-    let full = snaps
-        .iter()
-        .find(|s| s.id == chain.full.snapshot)
-        .context("full snapshot vanished")?;
+    let full = chain_full(snaps, chain)?;
     let entries = reader.entries(full, None)?;
     let mut conn = server.connect()?;
     let (flavor, _) = server.flavor(&mut conn)?;

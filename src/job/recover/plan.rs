@@ -175,8 +175,8 @@ pub(super) fn plan_mysql(
             e
         }
     })?;
-    let full = plan.snaps.iter().find(|s| s.id == plan.chain.full.snapshot);
-    let bytes = full
+    let bytes = restore_db::chain_full(&plan.snaps, &plan.chain)
+        .ok()
         .and_then(|s| s.summary.as_ref())
         .map_or(0, |s| s.bytes_processed)
         + plan.chain.binlogs.iter().map(|b| b.size).sum::<u64>();

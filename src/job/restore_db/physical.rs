@@ -58,10 +58,7 @@ pub fn prepare_sandbox(
     dir: &Path,
     run_dir: &Path,
 ) -> anyhow::Result<Sandbox> {
-    let full = snaps
-        .iter()
-        .find(|s| s.id == chain.full.snapshot)
-        .context("full snapshot vanished")?;
+    let full = super::chain_full(snaps, chain)?;
     let entries = reader.entries(full, None)?;
     let stream = entries
         .iter()
@@ -148,11 +145,7 @@ fn place(
     target: &Path,
 ) -> anyhow::Result<(Placed, Vec<(String, u64)>)> {
     let reader = plan.repo.reader()?;
-    let full = plan
-        .snaps
-        .iter()
-        .find(|s| s.id == plan.chain.full.snapshot)
-        .context("full snapshot vanished")?;
+    let full = super::chain_full(&plan.snaps, &plan.chain)?;
     let pos = position(&reader, full)?;
     let occupied = target.exists() && std::fs::read_dir(target)?.next().is_some();
     if req.serve && occupied {

@@ -152,7 +152,9 @@ pub struct Prepared {
 
 enum Work {
     Files(RestoreRequest),
-    Mysql(Box<(RestoreDbRequest, restore_db::Plan)>),
+    /// One database (logical) or the whole server (physical); a source's databases share
+    /// the chain planned once.
+    Mysql(RestoreDbRequest, std::sync::Arc<restore_db::Plan>),
 }
 
 /// Reads the repository and plans; writes nothing (a dry run's state lives in a temp dir).
@@ -191,7 +193,7 @@ pub fn prepare(req: &RecoverRequest) -> anyhow::Result<Prepared> {
             SourceKind::Files => {
                 plan_files(&site, req, name, &snaps, &until, folders).map(|p| vec![p])
             }
-            SourceKind::Mysql => plan_mysql(&site, req, name),
+            SourceKind::Mysql => plan_mysql(&site, req, name, &until),
         };
         let planned = match planned {
             Ok(v) => v,
@@ -203,23 +205,23 @@ pub fn prepare(req: &RecoverRequest) -> anyhow::Result<Prepared> {
                 continue;
             }
         };
+        let share = 1.0 / planned.len() as f64;
+        let rto = site
+            .config
+            .tier
+            .get(&src.tier)
+            .map_or(Duration::ZERO, |t| t.rto.0);
+        let first = match src.kind {
+            SourceKind::Files => true,
+            SourceKind::Mysql => first_tier.as_deref() == Some(src.tier.as_str()),
+        };
         for (mut step, w) in planned {
-            {
-                let rto = site
-                    .config
-                    .tier
-                    .get(&src.tier)
-                    .map_or(Duration::ZERO, |t| t.rto.0);
-                step.tier.clone_from(&src.tier);
-                step.rto_target_secs = rto.as_secs_f64();
-                step.first = match src.kind {
-                    SourceKind::Files => true,
-                    SourceKind::Mysql => first_tier.as_deref() == Some(src.tier.as_str()),
-                };
-                estimate(&mut step, &book);
-                steps.push(step);
-                work.push(w);
-            }
+            step.tier.clone_from(&src.tier);
+            step.rto_target_secs = rto.as_secs_f64();
+            step.first = first;
+            estimate(&mut step, &book, share);
+            steps.push(step);
+            work.push(w);
         }
     }
     if steps.is_empty() && refused.is_empty() {

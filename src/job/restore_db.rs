@@ -66,8 +66,8 @@ pub struct RestoreDbOutcome {
 }
 
 /// Proves the chain to the target, or refuses, naming what is missing and the latest time
-/// that can be restored exactly. Touches nothing.
-pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
+/// that can be restored exactly, whichever kind of full it starts from. Touches nothing.
+pub fn plan_chain(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
     let (name, src) = site.source(&req.source)?;
     if src.kind != SourceKind::Mysql {
         bail!(
@@ -88,8 +88,27 @@ pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
         &dbarchive::coverage(&snaps, name),
         &req.until,
     )?;
-    let physical = chain_full(&snaps, &chain).is_ok_and(physical::is_physical);
-    match (physical, &req.datadir) {
+    Ok(Plan {
+        chain,
+        server,
+        repo,
+        snaps,
+    })
+}
+
+impl Plan {
+    /// Whether the chain starts from a physical full (mariabackup).
+    pub fn is_physical(&self) -> bool {
+        chain_full(&self.snaps, &self.chain).is_ok_and(physical::is_physical)
+    }
+}
+
+/// Proves the chain to the target, or refuses, naming what is missing and the latest time
+/// that can be restored exactly; then checks `req` restores its kind of full.
+pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
+    let plan = plan_chain(site, req)?;
+    let chain = &plan.chain;
+    match (plan.is_physical(), &req.datadir) {
         (true, None) => bail!(
             "full {} is a physical backup (mariabackup): restore it with --datadir DIR --serve (a throwaway server on a free port) or --datadir DIR --force (into a stopped server's data directory)",
             chain.full.short()
@@ -103,12 +122,7 @@ pub fn plan(site: &Site, req: &RestoreDbRequest) -> anyhow::Result<Plan> {
         ),
         _ => {}
     }
-    Ok(Plan {
-        chain,
-        server,
-        repo,
-        snaps,
-    })
+    Ok(plan)
 }
 
 /// The full snapshot `chain` starts from, among `snaps` (those it was planned from).

@@ -58,7 +58,7 @@ pub fn execute(
     for (step, work) in p.plan.steps.iter().zip(&p.work) {
         match work {
             Work::Files(..) => files.push((step, work)),
-            Work::Mysql(_) => dbs.push((step, work)),
+            Work::Mysql(..) => dbs.push((step, work)),
         }
     }
     // The first wave heads each lane (fast mode), the order of the config otherwise.
@@ -75,7 +75,7 @@ pub fn execute(
                         usable = core.map(|c| offset + c);
                         detail
                     }),
-                    Work::Mysql(b) => mysql_step(site, &b.0, &b.1),
+                    Work::Mysql(req, plan) => mysql_step(site, req, plan),
                 };
                 let done = started.elapsed().as_secs_f64();
                 let ok = result.is_ok();

@@ -2,6 +2,7 @@
 //! from, where it goes, its bytes and the estimate from the recorded RTOs.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 
@@ -12,7 +13,7 @@ use crate::job::restore_db::{self, RestoreDbRequest};
 use crate::job::rto::RtoBook;
 use crate::job::Site;
 use crate::restore::{Mode, Overwrite};
-use crate::source::mysql::replay::Until;
+use crate::source::mysql::replay::{self, Until};
 
 /// Where each files source goes: `--datax-home` for the DataX home, `--root NAME=DIR` for
 /// others, else the root it had on the lost machine.
@@ -152,6 +153,7 @@ pub(super) fn plan_mysql(
     site: &Site,
     req: &RecoverRequest,
     name: &str,
+    until: &Until,
 ) -> anyhow::Result<Vec<(Step, Work)>> {
     let src = &site.config.source[name];
     let base = RestoreDbRequest {
@@ -159,22 +161,25 @@ pub(super) fn plan_mysql(
         // Planned once for the chain; each database then gets its own name.
         into: "dxbackup_recover".into(),
         database: None,
-        until: restore_db::parse_until(req.until.as_deref(), None, None)?,
+        until: until.clone(),
         server: None,
         force: req.overwrite == Overwrite::Always || (req.mysql_datadir.is_some() && !req.serve),
         datadir: req.mysql_datadir.clone(),
         serve: req.serve,
         jobs: req.jobs,
     };
-    let plan = restore_db::plan(site, &base).map_err(|e| {
-        if req.mysql_datadir.is_some() && format!("{e}").contains("logical dump") {
-            anyhow::anyhow!(
-                "{e:#}; for a logical full give --into-server HOST:PORT (a running server) instead of --mysql-datadir"
-            )
-        } else {
-            e
-        }
-    })?;
+    let plan = restore_db::plan_chain(site, &base)?;
+    match (plan.is_physical(), &req.mysql_datadir) {
+        (true, None) => bail!(
+            "full {} of `{name}` is a physical backup (mariabackup): give --mysql-datadir DIR (a stopped server's data directory, or a new one with --serve)",
+            plan.chain.full.short()
+        ),
+        (false, Some(_)) => bail!(
+            "full {} of `{name}` is a logical dump: give --into-server HOST:PORT (a running server) instead of --mysql-datadir",
+            plan.chain.full.short()
+        ),
+        _ => {}
+    }
     let bytes = restore_db::chain_full(&plan.snaps, &plan.chain)
         .ok()
         .and_then(|s| s.summary.as_ref())
@@ -199,37 +204,45 @@ pub(super) fn plan_mysql(
     };
     if let Some(dir) = &req.mysql_datadir {
         let s = step(dir.display().to_string(), bytes);
-        return Ok(vec![(s, Work::Mysql(Box::new((base, plan))))]);
+        return Ok(vec![(s, Work::Mysql(base, Arc::new(plan)))]);
     }
     if req.into_server.is_none() && src.host.is_none() && src.socket.is_none() {
         bail!("give --into-server HOST:PORT (the server to load `{name}` into)");
     }
-    // A logical full: each database into the one of the same name, one restore each.
+    // A logical full: each database into the one of the same name, one restore each, all
+    // from the one chain planned above.
     let dbs = restore_db::databases(&plan)?;
     let n = dbs.len().max(1) as u64;
     let mut out = Vec::new();
-    for db in dbs {
-        let req = RestoreDbRequest {
-            into: db.clone(),
-            database: Some(db.clone()),
-            ..base.clone()
-        };
+    for db in &dbs {
+        replay::check_database_name(db)?;
         let target = format!("database `{db}` on {}", plan.server.describe());
-        let plan = restore_db::plan(site, &req)?;
-        out.push((step(target, bytes / n), Work::Mysql(Box::new((req, plan)))));
+        out.push((step(target, bytes / n), db.clone()));
     }
-    Ok(out)
+    let plan = Arc::new(plan);
+    Ok(out
+        .into_iter()
+        .map(|(s, db)| {
+            let req = RestoreDbRequest {
+                into: db.clone(),
+                database: Some(db),
+                ..base.clone()
+            };
+            (s, Work::Mysql(req, plan.clone()))
+        })
+        .collect())
 }
 
 /// The estimate from the newest successful drill or recovery of the source, scaled by bytes
-/// when both are known.
-pub(super) fn estimate(step: &mut Step, book: &RtoBook) {
+/// when both are known, else this step's `share` of the source's steps (a source's databases
+/// are restored one after the other).
+pub(super) fn estimate(step: &mut Step, book: &RtoBook, share: f64) {
     let Some(r) = book.last_ok(&step.source) else {
         return;
     };
     let scale = match r.bytes {
         Some(b) if b > 0 && step.bytes > 0 => step.bytes as f64 / b as f64,
-        _ => 1.0,
+        _ => share,
     };
     step.estimate_secs = Some(r.rto_secs * scale);
     step.estimate_from = Some(format!("{} of {}", r.how, r.at));

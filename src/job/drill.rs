@@ -208,24 +208,7 @@ fn drill_mysql(
                 Until::Latest,
                 None,
             )?;
-            let expected: Vec<_> = info.tables.iter().filter(|t| &t.database == db).collect();
-            let workers = crate::source::mysql::connections(4);
-            let got = dump::table_checks_parallel(&server, &scratch, workers)?;
-            for t in &expected {
-                let g = got.iter().find(|g| g.table == t.table);
-                match g {
-                    Some(g) if g.rows == t.rows && g.checksum == t.checksum => {}
-                    Some(g) => bail!(
-                        "table {db}.{}: restored {} rows checksum {:?}, backup recorded {} rows checksum {:?}",
-                        t.table,
-                        g.rows,
-                        g.checksum,
-                        t.rows,
-                        t.checksum
-                    ),
-                    None => bail!("table {db}.{} missing after restore", t.table),
-                }
-            }
+            let compared = compare(&server, &scratch, db, &info.tables)?;
             if !binlogs.is_empty() {
                 let chain_only = replay::Chain {
                     binlogs: chain.binlogs.clone(),
@@ -233,7 +216,7 @@ fn drill_mysql(
                 };
                 replay_binlogs(&chain_only, &server, db, &scratch, binlogs.clone())?;
             }
-            Ok(expected.len())
+            Ok(compared)
         })();
         let mut conn = server.connect()?;
         let _ = conn.query_drop(format!("DROP DATABASE IF EXISTS {}", ident(&scratch)));
@@ -249,6 +232,34 @@ fn drill_mysql(
         bail!("nothing was restored: the backup holds no table");
     }
     Ok(chain.full.snapshot)
+}
+
+/// Compares every table the backup recorded for `db` with what `restored` holds now (rows and
+/// `CHECKSUM TABLE`); returns how many were compared.
+fn compare(
+    server: &crate::source::mysql::Server,
+    restored: &str,
+    db: &str,
+    expected: &[dump::TableCheck],
+) -> anyhow::Result<usize> {
+    let workers = crate::source::mysql::connections(4);
+    let got = dump::table_checks_parallel(server, restored, workers)?;
+    let mut compared = 0;
+    for t in expected.iter().filter(|t| t.database == db) {
+        match got.iter().find(|g| g.table == t.table) {
+            Some(g) if g.rows == t.rows && g.checksum == t.checksum => compared += 1,
+            Some(g) => bail!(
+                "table {db}.{}: restored {} rows checksum {:?}, backup recorded {} rows checksum {:?}",
+                t.table,
+                g.rows,
+                g.checksum,
+                t.rows,
+                t.checksum
+            ),
+            None => bail!("table {db}.{} missing after restore", t.table),
+        }
+    }
+    Ok(compared)
 }
 
 /// Replays only the binlogs (the dump is already in `into`).
@@ -328,20 +339,9 @@ fn drill_physical(
     let sandbox =
         physical::prepare_sandbox(reader, snaps, &to_checks, &until, &datadir, run.path())?;
     let server = sandbox.server();
-    let workers = crate::source::mysql::connections(4);
     let mut compared = 0;
     for db in &pos.databases {
-        let got = dump::table_checks_parallel(&server, db, workers)?;
-        for t in expected.iter().filter(|t| &t.database == db) {
-            match got.iter().find(|g| g.table == t.table) {
-                Some(g) if g.rows == t.rows && g.checksum == t.checksum => compared += 1,
-                Some(g) => bail!(
-                    "table {db}.{}: restored {} rows checksum {:?}, the backup recorded {} rows checksum {:?}",
-                    t.table, g.rows, g.checksum, t.rows, t.checksum
-                ),
-                None => bail!("table {db}.{} missing after restore", t.table),
-            }
-        }
+        compared += compare(&server, db, db, expected)?;
     }
     if compared == 0 {
         bail!("nothing was compared: the backup's figures name no table");

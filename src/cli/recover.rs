@@ -225,5 +225,5 @@ fn print_outcome(o: &recover::RecoverOutcome) {
 
 /// `1h`, `15m`, `90s`: an RTO target as the config writes it.
 fn human(secs: f64) -> String {
-    humantime::format_duration(std::time::Duration::from_secs(secs.round() as u64)).to_string()
+    crate::config::HumanDuration(std::time::Duration::from_secs(secs.round() as u64)).to_string()
 }

@@ -84,11 +84,7 @@ pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
         print_chain(&plan.chain);
     }
     let o = restore_db::restore(ctx, &req, &plan)?;
-    if ctx.global.json && o.physical.is_none() {
-        let mut v = serde_json::to_value(&o)?;
-        v["connections"] = jobs.into();
-        print_json(&v)?;
-    } else if ctx.global.json {
+    if ctx.global.json {
         print_json(&o)?;
     } else if let Some(p) = &o.physical {
         for (t, n) in &o.tables {
@@ -121,7 +117,7 @@ pub fn run(ctx: &Ctx, args: &RestoreDbArgs) -> anyhow::Result<Exit> {
             o.server,
             o.duration_secs,
             count(o.tables.len(), "table", "tables"),
-            count(jobs, "connection", "connections")
+            count(o.connections.unwrap_or(jobs), "connection", "connections")
         );
         if o.row_counts_checked {
             println!("row counts match the backup's manifest");

@@ -60,6 +60,9 @@ pub struct RestoreDbOutcome {
     /// Without binlogs on top, the restored rows were compared with the full's figures.
     pub row_counts_checked: bool,
     pub duration_secs: f64,
+    /// A logical restore: the connections that loaded the full at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<usize>,
     /// A physical restore: where the data directory is and how to reach it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub physical: Option<physical::Placed>,
@@ -210,6 +213,7 @@ pub fn restore(
         tables,
         row_counts_checked,
         duration_secs: started.elapsed().as_secs_f64(),
+        connections: req.jobs,
         physical: None,
     })
 }

@@ -135,6 +135,7 @@ pub fn restore(
         tables,
         row_counts_checked: false,
         duration_secs: started.elapsed().as_secs_f64(),
+        connections: None,
         physical: Some(placed),
     })
 }

@@ -3,9 +3,7 @@
 
 use std::fs;
 
-use crate::mysql::{
-    next_second, now_local, objects, rich_schema, spawn_archiver, wait_for_archive,
-};
+use crate::mysql::{objects, rich_schema, writes_around_a_second};
 use crate::services::{MariaDb, USER_PASSWORD};
 use crate::util::{require_tool, Env};
 
@@ -39,16 +37,13 @@ fn mydumper_full_restores_with_myloader_to_the_second_and_drills() {
     assert!(metadata.contains("SHOW MASTER STATUS"), "{metadata}");
     let at_full = db.fingerprint("it_md");
 
-    let mut archiver = spawn_archiver(&env);
-    db.sql("INSERT INTO it_md.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6))");
-    next_second();
-    let t = now_local(db);
-    let at_t = db.fingerprint("it_md");
-    next_second();
-    db.sql("DELETE FROM it_md.orders WHERE amount < 100000");
-    wait_for_archive(&env, db);
-    archiver.kill().unwrap();
-    archiver.wait().unwrap();
+    let (t, at_t) = writes_around_a_second(
+        &env,
+        db,
+        "it_md",
+        "INSERT INTO it_md.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6))",
+        "DELETE FROM it_md.orders WHERE amount < 100000",
+    );
 
     let out = env.ok(&["restore-db", "db", "--into", "it_md_at_t", "--until", &t]);
     assert_eq!(db.fingerprint("it_md_at_t"), at_t, "state at {t}\n{out}");

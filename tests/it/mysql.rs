@@ -117,6 +117,29 @@ pub(crate) fn next_second() {
     );
 }
 
+/// A point-in-time target with writes on both sides: archives binlogs while `before` runs,
+/// notes a second T and `name`'s state at T, runs `after` a second later, waits until the
+/// archive holds it all and stops the archiver. Returns T (local time) and the state at T.
+pub(crate) fn writes_around_a_second(
+    env: &Env,
+    db: &MariaDb,
+    name: &str,
+    before: &str,
+    after: &str,
+) -> (String, Vec<String>) {
+    let mut archiver = spawn_archiver(env);
+    db.sql(before);
+    next_second();
+    let t = now_local(db);
+    let at_t = db.fingerprint(name);
+    next_second();
+    db.sql(after);
+    wait_for_archive(env, db);
+    archiver.kill().unwrap();
+    archiver.wait().unwrap();
+    (t, at_t)
+}
+
 /// `dxbackup binlog db` in the background.
 pub(crate) fn spawn_archiver(env: &Env) -> Child {
     env.cmd(&["binlog", "db"])
@@ -148,19 +171,15 @@ fn point_in_time_restore_is_exact_to_the_second() {
     rich_schema(db, "it_pitr");
     let env = env_for(db, "[\"it_pitr\"]");
     env.ok(&["backup"]);
-    let mut archiver = spawn_archiver(&env);
-
-    db.sql("INSERT INTO it_pitr.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6)); UPDATE it_pitr.orders SET note = 'changed' WHERE id = 2;");
-    next_second();
-    let t = now_local(db);
-    let at_t = db.fingerprint("it_pitr");
-    next_second();
-    db.sql("INSERT INTO it_pitr.orders(customer, amount, created) VALUES ('too-late', 2, NOW(6)); DELETE FROM it_pitr.orders WHERE amount < 100000;");
-    db.sql("FLUSH BINARY LOGS");
-    db.sql("INSERT INTO it_pitr.audit(order_id) VALUES (-1)");
-    wait_for_archive(&env, db);
-    archiver.kill().unwrap();
-    archiver.wait().unwrap();
+    let (t, at_t) = writes_around_a_second(
+        &env,
+        db,
+        "it_pitr",
+        "INSERT INTO it_pitr.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6)); UPDATE it_pitr.orders SET note = 'changed' WHERE id = 2;",
+        "INSERT INTO it_pitr.orders(customer, amount, created) VALUES ('too-late', 2, NOW(6)); DELETE FROM it_pitr.orders WHERE amount < 100000;
+         FLUSH BINARY LOGS;
+         INSERT INTO it_pitr.audit(order_id) VALUES (-1);",
+    );
 
     let out = env.ok(&["restore-db", "db", "--into", "it_pitr_at_t", "--until", &t]);
     assert!(

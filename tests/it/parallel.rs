@@ -4,9 +4,7 @@
 
 use std::fs;
 
-use crate::mysql::{
-    next_second, now_local, objects, rich_schema, spawn_archiver, wait_for_archive,
-};
+use crate::mysql::{objects, rich_schema, writes_around_a_second};
 use crate::services::{MariaDb, USER_PASSWORD};
 use crate::util::Env;
 
@@ -57,16 +55,13 @@ fn parallel_restore_equals_the_single_session_one_to_the_full_and_to_a_second() 
     assert!(cjk.contains("张三") && cjk.contains("🚀"), "{cjk}");
 
     // With binlogs on top, to a second: the trigger fired on the source, not again here.
-    let mut archiver = spawn_archiver(&env);
-    db.sql("INSERT INTO it_par.orders(customer, amount, created) VALUES ('after-full 😀', 7, NOW(6)); UPDATE it_par.bulk SET pad = 'changed;' WHERE id % 7 = 0;");
-    next_second();
-    let t = now_local(db);
-    let at_t = db.fingerprint("it_par");
-    next_second();
-    db.sql("DELETE FROM it_par.bulk WHERE id > 100; DELETE FROM it_par.audit;");
-    wait_for_archive(&env, db);
-    archiver.kill().unwrap();
-    archiver.wait().unwrap();
+    let (t, at_t) = writes_around_a_second(
+        &env,
+        db,
+        "it_par",
+        "INSERT INTO it_par.orders(customer, amount, created) VALUES ('after-full 😀', 7, NOW(6)); UPDATE it_par.bulk SET pad = 'changed;' WHERE id % 7 = 0;",
+        "DELETE FROM it_par.bulk WHERE id > 100; DELETE FROM it_par.audit;",
+    );
 
     for jobs in ["1", "3"] {
         let into = format!("it_par_at_t_{jobs}");

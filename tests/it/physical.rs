@@ -6,9 +6,7 @@ use std::fs;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::mysql::{
-    next_second, now_local, objects, rich_schema, spawn_archiver, wait_for_archive,
-};
+use crate::mysql::{objects, rich_schema, writes_around_a_second};
 use crate::services::{MariaDb, USER, USER_PASSWORD};
 use crate::util::{require_tool, Env};
 
@@ -87,16 +85,13 @@ fn physical_full_restores_to_the_second_into_a_served_server_and_drills() {
         "{snaps}"
     );
 
-    let mut archiver = spawn_archiver(&env);
-    db.sql("INSERT INTO it_phys.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6)); UPDATE it_phys.orders SET note = 'changed' WHERE id = 2;");
-    next_second();
-    let t = now_local(db);
-    let at_t = db.fingerprint("it_phys");
-    next_second();
-    db.sql("DELETE FROM it_phys.orders WHERE amount < 100000");
-    wait_for_archive(&env, db);
-    archiver.kill().unwrap();
-    archiver.wait().unwrap();
+    let (t, at_t) = writes_around_a_second(
+        &env,
+        db,
+        "it_phys",
+        "INSERT INTO it_phys.orders(customer, amount, created) VALUES ('after-full', 1, NOW(6)); UPDATE it_phys.orders SET note = 'changed' WHERE id = 2;",
+        "DELETE FROM it_phys.orders WHERE amount < 100000",
+    );
 
     // Asked for a database, the restore says how a physical full is restored.
     let out = env.expect(2, &["restore-db", "db", "--into", "x"]);

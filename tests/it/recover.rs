@@ -9,9 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::mysql::{
-    next_second, now_local, objects, rich_schema, spawn_archiver, wait_for_archive,
-};
+use crate::mysql::{objects, rich_schema, writes_around_a_second};
 use crate::services::{MariaDb, S3, S3_SECRET, USER_PASSWORD};
 use crate::util::{assert_same_tree, Env, Out, PASSWORD};
 
@@ -74,17 +72,14 @@ fn recover_from_the_s3_copy_alone_brings_back_the_datax_home_and_the_database_at
     env.ok(&["init"]);
     env.ok(&["backup"]);
     env.ok(&["drill", "db"]);
-    let mut archiver = spawn_archiver(&env);
-    db.sql("INSERT INTO it_rec.orders(customer, amount, created) VALUES ('after-full 灾备', 3, NOW(6)); UPDATE it_rec.orders SET note = 'at T' WHERE id = 1;");
-    next_second();
-    let t = now_local(db);
-    let at_t = db.fingerprint("it_rec");
+    let (t, at_t) = writes_around_a_second(
+        &env,
+        db,
+        "it_rec",
+        "INSERT INTO it_rec.orders(customer, amount, created) VALUES ('after-full 灾备', 3, NOW(6)); UPDATE it_rec.orders SET note = 'at T' WHERE id = 1;",
+        "DELETE FROM it_rec.orders WHERE id > 2",
+    );
     let objs = objects(db, "it_rec");
-    next_second();
-    db.sql("DELETE FROM it_rec.orders WHERE id > 2");
-    wait_for_archive(&env, db);
-    archiver.kill().unwrap();
-    archiver.wait().unwrap();
     env.ok(&["copy"]);
 
     // The new machine has the password, the keys and the URL.

@@ -71,19 +71,6 @@ pub fn load(
     })
 }
 
-enum Job {
-    Schema {
-        table: TableId,
-        name: String,
-        sql: Vec<u8>,
-    },
-    Rows {
-        after: Option<TableId>,
-        name: String,
-        sql: Vec<u8>,
-    },
-}
-
 /// What the sessions share: which tables exist, who failed first, whom to stop.
 #[derive(Default)]
 struct Board {
@@ -146,7 +133,7 @@ fn load_tables(
 ) -> Result<Split> {
     let defaults = r.server.defaults_file()?;
     let board = Board::default();
-    let (tx, rx) = mpsc::sync_channel::<Job>(jobs * 2);
+    let (tx, rx) = mpsc::sync_channel::<Piece>(jobs * 2);
     let rx = Mutex::new(rx);
     std::thread::scope(|s| {
         let mut pool = Pool {
@@ -208,8 +195,8 @@ struct Pool<'scope, 'env> {
     jobs: usize,
     defaults: &'env DefaultsFile,
     board: &'env Board,
-    rx: &'env Mutex<Receiver<Job>>,
-    tx: Option<SyncSender<Job>>,
+    rx: &'env Mutex<Receiver<Piece>>,
+    tx: Option<SyncSender<Piece>>,
     header: Vec<u8>,
     sessions: Vec<ScopedJoinHandle<'scope, Result<()>>>,
 }
@@ -236,12 +223,8 @@ impl Sink for &mut Pool<'_, '_> {
         if self.board.failed().is_some() {
             return Err(io::Error::other("a loading session failed"));
         }
-        let job = match piece {
-            Piece::Schema { table, name, sql } => Job::Schema { table, name, sql },
-            Piece::Rows { after, name, sql } => Job::Rows { after, name, sql },
-        };
         let tx = self.tx.as_ref().expect("open until the end");
-        tx.send(job)
+        tx.send(piece)
             .map_err(|_| io::Error::other("every loading session ended"))
     }
 }
@@ -252,7 +235,7 @@ fn session(
     defaults: &DefaultsFile,
     header: &[u8],
     n: usize,
-    rx: &Mutex<Receiver<Job>>,
+    rx: &Mutex<Receiver<Piece>>,
     board: &Board,
 ) -> Result<()> {
     let client = r.flavor.client_tool();
@@ -321,7 +304,7 @@ fn session(
 fn feed(
     stdin: &mut impl Write,
     header: &[u8],
-    rx: &Mutex<Receiver<Job>>,
+    rx: &Mutex<Receiver<Piece>>,
     board: &Board,
     current: &Mutex<String>,
 ) -> io::Result<()> {
@@ -335,12 +318,12 @@ fn feed(
         let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
         let Ok(job) = job else { return Ok(()) };
         match job {
-            Job::Schema { table, name, sql } => {
+            Piece::Schema { table, name, sql } => {
                 *current.lock().unwrap_or_else(|e| e.into_inner()) = name;
                 stdin.write_all(&sql)?;
                 writeln!(stdin, "\nSELECT '{}';", created_marker(table))?;
             }
-            Job::Rows { after, name, sql } => {
+            Piece::Rows { after, name, sql } => {
                 *current.lock().unwrap_or_else(|e| e.into_inner()) = name;
                 if let Some(t) = after {
                     if !board.wait_created(t) {

@@ -149,7 +149,7 @@ async fn start(st: &AppState, s: Schedule, what: String) -> Result<Action, Error
         };
         let now = jiff::Timestamp::now();
         let logs = opts.state_dir.join("logs");
-        private_dir(&logs).map_err(|e| Error::Internal(e.into()))?;
+        crate::private::dir(&logs).map_err(|e| Error::Internal(e.into()))?;
         let log = logs.join(format!(
             "{}-{}-{}.log",
             s.name,
@@ -204,7 +204,7 @@ fn spawn(
     id: u64,
     record: i64,
 ) -> Result<(), Error> {
-    let file = private_file(log).map_err(|e| Error::Internal(e.into()))?;
+    let file = crate::private::append(log).map_err(|e| Error::Internal(e.into()))?;
     let (tx, rx) = std::sync::mpsc::channel();
     let waiter = st.clone();
     std::thread::Builder::new()
@@ -430,21 +430,4 @@ pub fn tail(path: &Path, n: usize) -> Vec<String> {
         .iter()
         .map(|l| l.to_string())
         .collect()
-}
-
-fn private_dir(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-}
-
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
 }

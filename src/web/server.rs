@@ -207,27 +207,12 @@ pub fn write_token(site: &Site, file: Option<&Path>, force: bool) -> anyhow::Res
         path.display()
     );
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::private::dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let tmp = path.with_extension("tmp");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        writeln!(f, "{}", super::auth::new_token())?;
-        f.sync_all()?;
-    }
+    crate::private::write(&tmp, format!("{}\n", super::auth::new_token()).as_bytes())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    // A leftover tmp of another mode keeps it through the open: made private here.
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)

@@ -1,0 +1,1 @@
+//! The robustness loop, short variant: seeded random operations, killed at random moments.

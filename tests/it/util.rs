@@ -67,7 +67,7 @@ impl Env {
 
     /// `dxbackup -c CONFIG --state-dir STATE ARGS...`, environment scrubbed.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_dxbackup"));
+        let mut c = Command::new(dxbackup_bin());
         c.arg("-c")
             .arg(self.config())
             .arg("--state-dir")
@@ -112,6 +112,17 @@ impl Env {
             .unwrap()
             .to_string()
     }
+}
+
+/// The binary under test: `$DXBACKUP_BIN` when set (scripts/robustness runs a release build
+/// or a copy that a rebuild cannot replace mid-run), else the one cargo built for the tests.
+pub fn dxbackup_bin() -> PathBuf {
+    std::env::var_os("DXBACKUP_BIN")
+        .filter(|p| !p.is_empty())
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_dxbackup")),
+            PathBuf::from,
+        )
 }
 
 pub struct Out {

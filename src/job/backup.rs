@@ -125,12 +125,15 @@ pub fn backup_one(
             tracing::warn!("{e}");
         }
     }
-    let run_id = catalog.start_run("backup", Some(name), Some(&repo.name));
-    if let Ok(id) = run_id {
-        let reason = note.as_deref().unwrap_or(&opts.reason);
-        if let Err(e) = catalog.set_run_mode(id, opts.mode.as_str(), reason) {
-            tracing::warn!("cannot record the run's mode: {e}");
-        }
+    // A backup the catalog does not know of would be invisible to status, monitor and alerts:
+    // better none, failed loudly, than one nobody can see.
+    let id = match catalog.start_run("backup", Some(name), Some(&repo.name)) {
+        Ok(id) => id,
+        Err(e) => return unrecorded(name, opts, note, start, e),
+    };
+    let reason = note.as_deref().unwrap_or(&opts.reason);
+    if let Err(e) = catalog.set_run_mode(id, opts.mode.as_str(), reason) {
+        tracing::warn!("cannot record the run's mode: {e}");
     }
     let result = backup_inner(site, repo, name, src, opts.mode);
     let duration = start.elapsed();
@@ -178,19 +181,42 @@ pub fn backup_one(
         // The full ran: nothing is put off any more.
         let _ = catalog.set_meta(&deferred_key(name), "");
     }
-    if let Ok(id) = run_id {
-        let end = RunEnd {
-            status: outcome.status,
-            snapshot_id: outcome.snapshot.clone(),
-            error: outcome.error.clone(),
-            duration,
-            metrics: outcome.metrics.clone(),
-        };
-        if let Err(e) = catalog.finish_run(id, &end) {
-            tracing::warn!("cannot record run: {e}");
-        }
+    let end = RunEnd {
+        status: outcome.status,
+        snapshot_id: outcome.snapshot.clone(),
+        error: outcome.error.clone(),
+        duration,
+        metrics: outcome.metrics.clone(),
+    };
+    if let Err(e) = catalog.finish_run(id, &end) {
+        tracing::warn!("cannot record run: {e}");
     }
     outcome
+}
+
+/// A source not backed up because its run could not be recorded: failed, with what to do.
+fn unrecorded(
+    name: &str,
+    opts: &BackupOptions,
+    note: Option<String>,
+    start: Instant,
+    e: crate::catalog::CatalogError,
+) -> SourceOutcome {
+    let error = format!(
+        "cannot record the start of the backup in the catalog ({e}); nothing was backed up, as status and alerts would not know of it: fix the state directory (disk space, permissions), then run the backup again"
+    );
+    tracing::error!(source = name, "{error}");
+    SourceOutcome {
+        source: name.into(),
+        status: RunStatus::Failed,
+        snapshot: None,
+        error: Some(error),
+        warnings: vec![],
+        duration_secs: start.elapsed().as_secs_f64(),
+        metrics: None,
+        mode: opts.mode,
+        note,
+    }
 }
 
 /// Whether a mysql full runs now in `mode`: normal mode always; light and minimal put it off
@@ -238,7 +264,14 @@ fn skipped(
     why: String,
 ) -> SourceOutcome {
     tracing::info!(source = name, "{why}");
-    if let Ok(id) = catalog.start_run("backup", Some(name), Some(&repo.name)) {
+    let run = catalog.start_run("backup", Some(name), Some(&repo.name));
+    if let Err(e) = &run {
+        tracing::error!(
+            source = name,
+            "cannot record the skipped backup in the catalog: {e}"
+        );
+    }
+    if let Ok(id) = run {
         let _ = catalog.set_run_mode(id, opts.mode.as_str(), &opts.reason);
         let _ = catalog.finish_run(
             id,

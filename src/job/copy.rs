@@ -95,8 +95,14 @@ pub fn copy_all(
 
 fn copy_one(site: &Site, primary: &Repo, catalog: &Catalog, target: &str) -> CopyOutcome {
     let start = Instant::now();
+    // A copy the catalog does not know of would leave status and the 3-2-1 check blind to it.
     let run_id = catalog.start_copy(&primary.name, target);
-    let result = copy_inner(site, primary, catalog, target);
+    let result = match &run_id {
+        Ok(_) => copy_inner(site, primary, catalog, target),
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot record the start of the copy in the catalog ({e}); nothing was copied, as status and alerts would not know of it: fix the state directory (disk space, permissions), then copy again"
+        )),
+    };
     let duration = start.elapsed();
     let mut outcome = CopyOutcome {
         repository: target.to_string(),

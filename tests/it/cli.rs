@@ -125,3 +125,63 @@ fn forget_dry_run_explains_each_decision() {
     );
     env.ok(&["verify", "--read-data"]);
 }
+
+/// A backup or copy whose start cannot be recorded does not run: the catalog is what status,
+/// monitor and alerts read, and a run missing from it would pass unseen.
+#[test]
+fn a_run_the_catalog_cannot_record_fails_instead_of_running_unseen() {
+    let env = Env::new();
+    env.write_config(&format!(
+        "[repository.copy]\nurl = \"{}\"\npassword-file = \"pw\"\nauto-init = true\n",
+        env.path("copy").display()
+    ));
+    let text = fs::read_to_string(env.config()).unwrap();
+    fs::write(
+        env.config(),
+        text.replacen(
+            "auto-init = true\n",
+            "auto-init = true\nprimary = true\n",
+            1,
+        ),
+    )
+    .unwrap();
+    crate::util::put(&env.src().join("conf/a.json"), b"{}", 0o644);
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+    // The catalog refuses new backup and copy runs, as a full disk or a broken file would.
+    let db = rusqlite::Connection::open(env.path("state/catalog.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON runs WHEN NEW.command IN ('backup', 'copy')
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    )
+    .unwrap();
+    drop(db);
+
+    let out = env.run(&["backup"]);
+    assert_ne!(out.code, 0, "{out}");
+    let said =
+        |o: &crate::util::Out, what: &str| o.stdout.contains(what) || o.stderr.contains(what);
+    assert!(
+        said(&out, "cannot record the start of the backup in the catalog")
+            && said(&out, "injected failure"),
+        "{out}"
+    );
+    let ids = |o: &crate::util::Out| o.stdout.matches("\"id\"").count();
+    assert_eq!(
+        ids(&env.ok(&["snapshots", "--json"])),
+        1,
+        "no unrecorded backup ran"
+    );
+
+    let out = env.run(&["copy"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        said(&out, "cannot record the start of the copy in the catalog"),
+        "{out}"
+    );
+    assert_eq!(
+        ids(&env.ok(&["snapshots", "--repo", "copy", "--json"])),
+        0,
+        "no unrecorded copy ran"
+    );
+}

@@ -10,6 +10,7 @@ pub mod dump;
 pub mod mydumper;
 pub mod physical;
 pub mod replay;
+mod stderr;
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

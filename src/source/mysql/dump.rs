@@ -105,11 +105,11 @@ pub fn start(server: &Server, databases: &Databases) -> Result<(RunningDump, Dum
             let _ = child.kill();
             let _ = child.wait();
             let err = stderr.join().unwrap_or_default();
-            return Err(MysqlError::Tool {
-                tool: flavor.dump_tool().into(),
-                status: format!("stopped before its first database ({e})"),
-                stderr: err,
-            });
+            return Err(MysqlError::tool(
+                flavor.dump_tool(),
+                format!("stopped before its first database ({e})"),
+                &err,
+            ));
         }
     };
     // The dump holds its own snapshot now: let writes go on.
@@ -206,11 +206,7 @@ impl RunningDump {
             } else {
                 status.to_string()
             };
-            return Err(MysqlError::Tool {
-                tool: self.info.tool.clone(),
-                status: what,
-                stderr,
-            });
+            return Err(MysqlError::tool(self.info.tool.clone(), what, &stderr));
         }
         self.info.tables = self.checks.wait().map_err(checks::failed)?;
         Ok(self.info)

@@ -102,11 +102,11 @@ pub fn start(
     if started.is_err() {
         let _ = child.kill();
         let _ = child.wait();
-        return Err(MysqlError::Tool {
-            tool: TOOL.into(),
-            status: "stopped before its transactions started".into(),
-            stderr: log.join().unwrap_or_default(),
-        });
+        return Err(MysqlError::tool(
+            TOOL,
+            "stopped before its transactions started",
+            &log.join().unwrap_or_default(),
+        ));
     }
     if let Err(e) = conn.query_drop("UNLOCK TABLES") {
         // Our snapshot is gone with the connection: the dump would have no figures to match.
@@ -189,11 +189,7 @@ impl RunningMydumper {
         })?;
         let log = self.log.join().unwrap_or_default();
         if !status.success() || log.contains("CRITICAL") {
-            return Err(MysqlError::Tool {
-                tool: TOOL.into(),
-                status: status.to_string(),
-                stderr: log,
-            });
+            return Err(MysqlError::tool(TOOL, status.to_string(), &log));
         }
         let metadata = std::fs::read_to_string(self.spool.join("metadata")).map_err(|source| {
             MysqlError::Io {
@@ -283,11 +279,7 @@ pub fn load(
     })?;
     let err = stderr.join().unwrap_or_default();
     if !status.success() || err.contains("CRITICAL") {
-        return Err(MysqlError::Tool {
-            tool: LOADER.into(),
-            status: status.to_string(),
-            stderr: err,
-        });
+        return Err(MysqlError::tool(LOADER, status.to_string(), &err));
     }
     Ok(())
 }

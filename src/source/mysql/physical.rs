@@ -239,11 +239,11 @@ impl RunningCopy {
         let s = self.shared.lock().expect("shared lock");
         let completed = stderr.contains("completed OK!");
         if !status.success() || !completed || s.error.is_some() {
-            return Err(MysqlError::Tool {
-                tool: "mariabackup".into(),
-                status: s.error.clone().unwrap_or_else(|| status.to_string()),
-                stderr: tail(&stderr),
-            });
+            return Err(MysqlError::tool(
+                "mariabackup",
+                s.error.clone().unwrap_or_else(|| status.to_string()),
+                &stderr,
+            ));
         }
         if s.position.binlog.is_none() && s.position.gtid.is_none() {
             tracing::warn!("mariabackup recorded no binlog position (binary logging off?): this full cannot be rolled forward");
@@ -257,12 +257,6 @@ impl RunningCopy {
         let _ = c.kill();
         let _ = c.wait();
     }
-}
-
-/// The last lines of a tool's stderr: what went wrong is there, the rest is in the log.
-pub(super) fn tail(s: &str) -> String {
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
 /// `binlog_pos = filename 'mysql-bin.000001', position '1470', GTID of the last change '0-1-7'`

@@ -76,11 +76,7 @@ pub fn apply(
     let status = child.wait().map_err(io("waiting for the client"))?;
     let err = stderr.join().unwrap_or_default();
     if !status.success() {
-        return Err(MysqlError::Tool {
-            tool: client.into(),
-            status: status.to_string(),
-            stderr: err,
-        });
+        return Err(MysqlError::tool(client, status.to_string(), &err));
     }
     written
 }
@@ -126,11 +122,7 @@ fn play_binlogs(r: &Replay<'_>, sink: &mut impl Write) -> Result<()> {
     })?;
     let err = stderr.join().unwrap_or_default();
     if !status.success() {
-        return Err(MysqlError::Tool {
-            tool: tool.into(),
-            status: status.to_string(),
-            stderr: err,
-        });
+        return Err(MysqlError::tool(tool, status.to_string(), &err));
     }
     copied.map_err(|source| MysqlError::Io {
         context: "streaming binlog events into the client".into(),

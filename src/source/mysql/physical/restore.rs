@@ -10,7 +10,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::super::{die_with_parent, spawn_tool, MysqlError, Result, Server};
-use super::tail;
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> MysqlError {
     let context = context.into();
@@ -43,11 +42,11 @@ pub fn prepare(dir: &Path) -> Result<()> {
     let (child, stderr) = spawn(&mut cmd, Stdio::null())?;
     let err = finish(child, stderr, "mariabackup --prepare")?;
     if !err.contains("completed OK!") {
-        return Err(MysqlError::Tool {
-            tool: "mariabackup --prepare".into(),
-            status: "did not say \"completed OK!\"".into(),
-            stderr: tail(&err),
-        });
+        return Err(MysqlError::tool(
+            "mariabackup --prepare",
+            "did not say \"completed OK!\"",
+            &err,
+        ));
     }
     Ok(())
 }
@@ -73,11 +72,7 @@ fn finish(mut child: Child, stderr: std::thread::JoinHandle<String>, tool: &str)
         .map_err(io(format!("cannot wait for {tool}")))?;
     let err = stderr.join().unwrap_or_default();
     if !status.success() {
-        return Err(MysqlError::Tool {
-            tool: tool.into(),
-            status: status.to_string(),
-            stderr: tail(&err),
-        });
+        return Err(MysqlError::tool(tool, status.to_string(), &err));
     }
     Ok(err)
 }
@@ -170,11 +165,7 @@ impl Sandbox {
 
     fn failed(&self, what: &str) -> MysqlError {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        MysqlError::Tool {
-            tool: "mariadbd".into(),
-            status: what.into(),
-            stderr: tail(&log),
-        }
+        MysqlError::tool("mariadbd", what, &log)
     }
 
     /// The sandbox as a server to talk to (over its private socket, as root).

@@ -288,11 +288,11 @@ fn session(
         } else {
             format!(", at table `{table}`")
         };
-        return Err(MysqlError::Tool {
-            tool: format!("{client} (loading session {} of the restore{at})", n + 1),
-            status: status.map_or_else(|e| e.to_string(), |s| s.to_string()),
-            stderr: err,
-        });
+        return Err(MysqlError::tool(
+            format!("{client} (loading session {} of the restore{at})", n + 1),
+            status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+            &err,
+        ));
     }
     fed.map_err(|source| MysqlError::Io {
         context: format!("feeding loading session {}", n + 1),

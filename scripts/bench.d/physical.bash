@@ -1,0 +1,475 @@
+# shellcheck shell=bash
+# `scripts/bench physical`: physical fulls (driver = "mariabackup") and `dxbackup recover`
+# (issue 12, item 7), side by side with what one would do by hand, on the same TPC-H data in
+# one throwaway mariadbd (binlog on), in one run:
+#   1. `dxbackup backup` of a mariabackup source vs `mariabackup --backup --stream=mbstream |
+#      zstd > file` (time, peak RSS, size);
+#   2. `dxbackup restore-db SRC --datadir DIR --serve` until the server answers vs
+#      `zstd -d | mbstream -x`, `mariabackup --prepare` and a mariadbd started on the result;
+#   3. `dxbackup recover` from an S3 copy alone (moto_server on 127.0.0.1; fresh state dir and
+#      HOME, no config) of a DataX home + the TPC-H database (a logical full) + its binlogs to a
+#      chosen second, into an empty second mariadbd, vs `zcat dump.sql.gz | mariadb` of the
+#      same dump into that server.
+# Sourced by scripts/bench after db.bash (start_server, generate_and_load, verify_db,
+# db_cleanup, free_port, rootsql, ensure_tpchgen), copy.sh (copy_start_moto, copy_s3,
+# copy_kill_tree) and restore.bash; uses the harness's log, die, ensure_tools, measure,
+# setup_step, record_size.
+
+physical_usage() {
+    cat <<'EOF'
+  physical TPC-H (tpchgen-cli) in a throwaway mariadbd with binlog on: a physical full
+           (dxbackup, driver "mariabackup") vs mariabackup --stream=mbstream | zstd; its
+           restore (restore-db --datadir --serve, until the server answers) vs zstd -d |
+           mbstream -x + mariabackup --prepare + mariadbd by hand; dxbackup recover from an
+           S3 copy (moto_server) alone of a DataX home + the database + binlogs to a second,
+           into an empty server, vs zcat dump.sql.gz | mariadb; prints times and ratios
+
+environment (physical): BENCH_SF (1), BENCH_DIR (/tmp/dxbench-physical), BENCH_OUT
+  (<dir>/results-physical.md), BENCH_PORT, BENCH_BUFFER_POOL (1G), BENCH_KEEP,
+  DXBACKUP_BIN, BENCH_TOOLS_DIR (<dir>/tools: tpchgen-cli) as for db and restore;
+  BENCH_DATAX_HOME (<repo>/examples/datax-home) the DataX home backed up and recovered
+EOF
+}
+
+# phys_stop PID: SIGTERM a server that is not our child (a served one), wait for it, SIGKILL
+phys_stop() {
+    local pid=$1 _
+    [[ $pid =~ ^[0-9]+$ ]] || return 0
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == mariadbd ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.2
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+phys_cleanup() {
+    local pid f
+    if [[ -n ${PHYS_SAMPLER_PID:-} ]]; then
+        kill -TERM "$PHYS_SAMPLER_PID" 2>/dev/null || true
+        wait "$PHYS_SAMPLER_PID" 2>/dev/null || true
+        PHYS_SAMPLER_PID=""
+    fi
+    # the served servers (dxbackup's and the one started by hand) and the "new machine"'s
+    for pid in "${PHYS_SERVED_PID:-}" "${PHYS_NEW_PID:-}"; do
+        phys_stop "$pid"
+    done
+    if [[ -n ${DIR:-} ]]; then
+        for f in "$DIR/hand-run/mariadbd.pid" "$DIR/new/mysql/mariadbd.pid"; do
+            [[ -f $f ]] && phys_stop "$(cat "$f" 2>/dev/null)"
+        done
+    fi
+    if [[ -n ${PHYS_NEW_PID:-} ]]; then wait "$PHYS_NEW_PID" 2>/dev/null || true; fi
+    PHYS_SERVED_PID="" PHYS_NEW_PID=""
+    if [[ -n ${COPY_MOTO_PID:-} ]]; then
+        copy_kill_tree "$COPY_MOTO_PID"
+        COPY_MOTO_PID=""
+    fi
+    db_cleanup
+}
+
+# phys_sql PORT ARGS...: the bench user over TCP on 127.0.0.1:PORT (a restored server)
+phys_sql() {
+    local port=$1
+    shift
+    mariadb --defaults-extra-file="$CNF" --port="$port" --default-character-set=utf8mb4 -N -B "$@"
+}
+
+# phys_verify_at TOOL OP PORT: tpch's 8 tables on the server at PORT against SRC_COUNTS
+phys_verify_at() {
+    local tool=$1 op=$2 port=$3 t want got bad=() status
+    status=$(awk -F'\t' -v t="$tool" -v o="$op" '$1 == "T" && $2 == t && $3 == o { s = $4 } END { print s }' "$RESULTS")
+    [[ $status == OK || $status == WARN:1 ]] || return 0
+    for t in "${SRC_COUNTS[@]}"; do
+        want=${t#*=}
+        got=$(phys_sql "$port" -e "SELECT COUNT(*) FROM tpch.\`${t%%=*}\`" 2>/dev/null || echo missing)
+        [[ $got == "$want" ]] || bad+=("${t%%=*}: $got rows, source $want")
+    done
+    if [[ ${#bad[@]} -eq 0 ]]; then
+        printf 'V\t%s\t%s\tOK\t\n' "$tool" "$op" >>"$RESULTS"
+        log "$tool $op: row counts of all ${#DB_TABLES[@]} tables match the source"
+    else
+        local IFS=';'
+        printf 'V\t%s\t%s\tFAIL\t%s\n' "$tool" "$op" "${bad[*]}" >>"$RESULTS"
+        log "$tool $op: FAIL: row counts differ: ${bad[*]}"
+    fi
+}
+
+# the empty server of the "new machine": start_server of db.bash on DIR/new, its own port
+phys_start_new_server() {
+    local dir=$DIR port=$PORT sock=$SOCK pid=$SERVER_PID logdir=$LOGDIR
+    local args=("${SERVER_ARGS[@]}")
+    mkdir -p "$DIR/new" "$LOGDIR/new"
+    DIR=$dir/new PORT=$(free_port) SOCK=$dir/new/mysql/mariadbd.sock SERVER_PID="" LOGDIR=$logdir/new
+    start_server
+    PHYS_NEW_PID=$SERVER_PID PHYS_NEW_PORT=$PORT PHYS_NEW_SOCK=$SOCK
+    DIR=$dir PORT=$port SOCK=$sock SERVER_PID=$pid LOGDIR=$logdir
+    SERVER_ARGS=("${args[@]}")
+    SOCK=$PHYS_NEW_SOCK rootsql <<<"CREATE USER 'bench'@'%' IDENTIFIED BY '$(cat "$DIR/db-pw")'; GRANT ALL ON *.* TO 'bench'@'%';
+                CREATE USER 'bench'@'localhost' IDENTIFIED BY '$(cat "$DIR/db-pw")'; GRANT ALL ON *.* TO 'bench'@'localhost';"
+}
+
+# the 1-minute load average every 5 s, for the report
+phys_sample_load() {
+    while :; do
+        printf '%s %s\n' "$(date +%s)" "$(cut -d' ' -f1 /proc/loadavg)"
+        sleep 5
+    done
+}
+
+cmd_physical() {
+    [[ $# -eq 0 ]] || { usage >&2; exit 2; }
+    SF=${BENCH_SF:-1}
+    DIR=${BENCH_DIR:-/tmp/dxbench-physical}
+    KEEP=${BENCH_KEEP:-0}
+    BUFFER_POOL=${BENCH_BUFFER_POOL:-1G}
+    local datax_src=${BENCH_DATAX_HOME:-$REPO_ROOT/examples/datax-home}
+    [[ $SF =~ ^[0-9]*\.?[0-9]+$ ]] || die "BENCH_SF must be a positive number, got '$SF'"
+    [[ $BUFFER_POOL =~ ^[0-9]+[KMG]?$ ]] || die "BENCH_BUFFER_POOL must look like 1G or 512M"
+    [[ -d $datax_src ]] || die "BENCH_DATAX_HOME=$datax_src is not a folder"
+
+    local cmdline="" v
+    for v in BENCH_SF BENCH_DIR BENCH_OUT BENCH_PORT BENCH_BUFFER_POOL BENCH_KEEP BENCH_DATAX_HOME BENCH_TOOLS_DIR DXBACKUP_BIN; do
+        [[ -n ${!v+x} ]] || continue
+        if [[ ${!v} =~ ^[A-Za-z0-9_./:,=+-]+$ ]]; then
+            cmdline+="$v=${!v} "
+        else
+            cmdline+="$v='${!v//\'/\'\\\'\'}' "
+        fi
+    done
+    cmdline+="scripts/bench physical"
+
+    ensure_tools python3:python3 gzip:gzip zcat:gzip zstd:zstd mariadbd:mariadb-server \
+        mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-binlog:mariadb-client \
+        mariabackup:mariadb-backup mbstream:mariadb-backup /usr/bin/time:time diff:diffutils
+
+    DX_BIN=${DXBACKUP_BIN:-$REPO_ROOT/target/release/dxbackup}
+    if [[ ! -x $DX_BIN ]]; then
+        [[ -z ${DXBACKUP_BIN:-} ]] || die "DXBACKUP_BIN=$DXBACKUP_BIN is not executable"
+        log "building dxbackup (cargo build --release)"
+        (cd "$REPO_ROOT" && cargo build --release) || die "cargo build --release failed"
+    fi
+    DX_BIN=$(realpath "$DX_BIN")
+    if ! "$DX_BIN" recover --help >/dev/null 2>&1 || ! "$DX_BIN" restore-db --help 2>/dev/null | grep -q -- --serve; then
+        die "$DX_BIN has no recover or restore-db --serve; rebuild it (cargo build --release)"
+    fi
+
+    mkdir -p "$DIR"
+    DIR=$(cd "$DIR" && pwd -P)
+    [[ $DIR != / ]] || die "BENCH_DIR must not be /"
+    if [[ ! -f $DIR/.dxbench && -n $(ls -A "$DIR") ]]; then
+        die "$DIR is not empty and was not created by scripts/bench (no .dxbench marker); pick another BENCH_DIR"
+    fi
+    touch "$DIR/.dxbench"
+    OUT=${BENCH_OUT:-$DIR/results-physical.md}
+    LOGDIR=$DIR/logs
+    RESULTS=$LOGDIR/results.tsv
+    TOOLS_DIR=${BENCH_TOOLS_DIR:-$DIR/tools}
+    SOCK=$DIR/mysql/mariadbd.sock
+    BIG_PATHS=("$DIR/mysql" "$DIR/tpch-data" "$DIR/dumps" "$DIR/phys-repo" "$DIR/phys-state"
+               "$DIR/dr-repo" "$DIR/dr-state" "$DIR/restore-dx" "$DIR/restore-hand" "$DIR/hand-run"
+               "$DIR/mb-scratch" "$DIR/new" "$DIR/moto-tmp" "$DIR/datax-home" "$DIR/tmp")
+    local f
+    for f in "$DIR/mysql/mariadbd.pid" "$DIR/new/mysql/mariadbd.pid" "$DIR/hand-run/mariadbd.pid"; do
+        if [[ -f $f ]] && [[ $(cat "/proc/$(cat "$f")/comm" 2>/dev/null) == mariadbd ]]; then
+            die "a mariadbd (pid $(cat "$f")) from an earlier run still uses $DIR; stop it first"
+        fi
+    done
+    rm -rf "${BIG_PATHS[@]}" "$LOGDIR"
+    mkdir -p "$LOGDIR" "$TOOLS_DIR" "$DIR/dumps" "$DIR/tmp"
+    : >"$RESULTS"
+    ARCH_PID="" SERVER_PID="" PHYS_SERVED_PID="" PHYS_NEW_PID="" PHYS_SAMPLER_PID="" COPY_MOTO_PID=""
+    trap phys_cleanup EXIT
+    trap 'exit 130' INT TERM
+    # mariabackup's and dxbackup's scratch folders (TMPDIR) on the work dir's disk
+    export TMPDIR=$DIR/tmp
+
+    local need_kb avail_kb
+    need_kb=$(python3 -c "print(int(12 * 1024 * 1024 * float('$SF')) + 1024 * 1024)")
+    avail_kb=$(df -Pk "$DIR" | awk 'NR == 2 { print $4 }')
+    ((avail_kb > need_kb)) || die "need ~$((need_kb / 1024 / 1024)) GB free in $DIR, have $((avail_kb / 1024 / 1024)) GB"
+
+    ensure_tpchgen
+    PORT=${BENCH_PORT:-$(free_port)}
+    [[ $PORT =~ ^[0-9]+$ ]] || die "BENCH_PORT must be a port number"
+    declare -gA BROKEN=()
+    local started=$SECONDS load_start
+    load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+    phys_sample_load >"$LOGDIR/loadavg.txt" &
+    PHYS_SAMPLER_PID=$!
+
+    # --- server, data, user
+    start_server
+    generate_and_load
+    local dbpw
+    dbpw=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+    (
+        umask 077
+        printf '%s\n' "$dbpw" >"$DIR/db-pw"
+        printf 'dxbench-repo-password\n' >"$DIR/pw"
+        printf '[client]\nuser=bench\npassword=%s\nhost=127.0.0.1\nport=%s\nprotocol=TCP\n' "$dbpw" "$PORT" >"$DIR/client.cnf"
+        printf 'AKIADXBENCHPHYS\ndxbench-physical-secret\n' >"$DIR/s3.keys"
+    )
+    rootsql <<<"CREATE USER 'bench'@'%' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'%';
+                CREATE USER 'bench'@'localhost' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'localhost';"
+    CNF=$DIR/client.cnf
+    local src_mysql
+    src_mysql=$(printf 'kind = "mysql"\nhost = "127.0.0.1"\nport = %s\nuser = "bench"\npassword-file = "%s"\ndatabases = ["tpch"]\n' "$PORT" "$DIR/db-pw")
+    cat >"$DIR/phys.toml" <<EOF
+[repository.bench]
+url = "$DIR/phys-repo"
+password-file = "$DIR/pw"
+
+[source.phys]
+$src_mysql
+driver = "mariabackup"
+EOF
+    local dxp=(env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$DX_BIN" -c "$DIR/phys.toml" --state-dir "$DIR/phys-state")
+    setup_step dxbackup init "${dxp[@]}" init
+    [[ -z ${BROKEN[dxbackup]:-} ]] || die "dxbackup init failed (see $LOGDIR)"
+
+    # --- 1. physical full: dxbackup vs mariabackup | zstd
+    log "physical fulls"
+    dbstep dxbackup backup "${dxp[@]}" backup phys
+    record_size dxbackup backup "$DIR/phys-repo"
+    mkdir -p "$DIR/mb-scratch"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    dbstep mariabackup backup bash -c \
+        'set -o pipefail; mariabackup --defaults-file="$1" --backup --stream=mbstream --target-dir="$2" 2>"$3" | zstd -q -3 -T2 >"$4"' \
+        bash "$CNF" "$DIR/mb-scratch" "$LOGDIR/mariabackup-backup.err" "$DIR/dumps/full.mbstream.zst"
+    record_size mariabackup backup "$DIR/dumps/full.mbstream.zst"
+    rm -rf "$DIR/mb-scratch"
+    [[ -z ${BROKEN[dxbackup]:-} ]] || die "dxbackup's physical backup failed (see $LOGDIR/dxbackup-backup.log)"
+
+    # --- 2. physical restore until the server answers
+    log "physical restores"
+    local served_json=$LOGDIR/dxbackup-restore.json
+    # shellcheck disable=SC2016
+    dbstep dxbackup restore bash -c 'out=$1; shift; "$@" >"$out"' bash "$served_json" \
+        "${dxp[@]}" -q --json restore-db phys --datadir "$DIR/restore-dx" --serve
+    local served_port=""
+    if [[ -s $served_json ]]; then
+        read -r served_port PHYS_SERVED_PID < <(python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["physical"]
+print(p["port"], p["pid"])' "$served_json" 2>/dev/null) || true
+    fi
+    if [[ -n $served_port ]]; then
+        phys_verify_at dxbackup restore "$served_port"
+        phys_stop "$PHYS_SERVED_PID"
+        PHYS_SERVED_PID=""
+    else
+        printf 'V\tdxbackup\trestore\tFAIL\tno port in the --json output\n' >>"$RESULTS"
+        log "dxbackup restore: no served port in $served_json"
+    fi
+    [[ $KEEP == 1 ]] || rm -rf "$DIR/restore-dx"
+
+    # by hand: the same steps, the same throwaway server settings as dxbackup's served one
+    local hand_port userarg=()
+    hand_port=$(free_port)
+    [[ $(id -u) -eq 0 ]] && userarg=(--user=root)
+    mkdir -p "$DIR/hand-run"
+    # shellcheck disable=SC2016
+    dbstep mariabackup restore bash -c '
+        set -eo pipefail
+        dir=$1 run=$2 port=$3 cnf=$4 file=$5
+        shift 5
+        mkdir -p "$dir"
+        zstd -q -dc "$file" | mbstream -x -C "$dir"
+        mariabackup --no-defaults --prepare --target-dir="$dir" 2>"$run/prepare.log"
+        mariadbd --no-defaults --datadir="$dir" --socket="$run/mysqld.sock" --pid-file="$run/mariadbd.pid" \
+            --log-error="$run/mysqld.log" --skip-log-bin --innodb-buffer-pool-size=256M \
+            --bind-address=127.0.0.1 --port="$port" "$@" </dev/null >/dev/null 2>&1 &
+        until mariadb --defaults-extra-file="$cnf" --port="$port" -N -B -e "SELECT 1" >/dev/null 2>&1; do
+            kill -0 $! 2>/dev/null || { echo "mariadbd exited, see $run/mysqld.log" >&2; exit 1; }
+            sleep 0.1
+        done' bash "$DIR/restore-hand" "$DIR/hand-run" "$hand_port" "$CNF" "$DIR/dumps/full.mbstream.zst" "${userarg[@]}"
+    phys_verify_at mariabackup restore "$hand_port"
+    [[ -f $DIR/hand-run/mariadbd.pid ]] && phys_stop "$(cat "$DIR/hand-run/mariadbd.pid")"
+    [[ $KEEP == 1 ]] || rm -rf "$DIR/restore-hand" "$DIR/dumps/full.mbstream.zst"
+
+    # --- 3. recover from the S3 copy alone
+    log "recover: a DataX home and the database (logical full + binlogs), copied to S3 (moto)"
+    # copy.sh's moto helpers, pointed at this run's folders
+    # shellcheck disable=SC2034
+    COPY_DIR=$DIR COPY_LOGDIR=$LOGDIR COPY_REPO_ROOT=$REPO_ROOT
+    copy_start_moto
+    copy_s3 make-bucket bench-dr || die "cannot create bucket bench-dr on moto"
+    mkdir -p "$DIR/datax-home"
+    cp -a "$datax_src/." "$DIR/datax-home/"
+    # DataX's run logs are excluded by default: the tree compared is what is backed up
+    rm -rf "$DIR/datax-home/log" "$DIR/datax-home/log_perf"
+    cat >"$DIR/dr.toml" <<EOF
+[repository.local]
+url = "$DIR/dr-repo"
+primary = true
+password-file = "$DIR/pw"
+
+[repository.s3]
+url = "s3://bench-dr/dxbackup/etl-01"
+endpoint = "$COPY_S3_ENDPOINT"
+region = "us-east-1"
+path-style = true
+access-key-file = "$DIR/s3.keys"
+password-file = "$DIR/pw"
+offsite = true
+
+[source.datax]
+kind = "files"
+root = "$DIR/datax-home"
+tier = "important"
+
+[source.tpch]
+$src_mysql
+binlog-flush = "1s"
+tier = "critical"
+EOF
+    local dxr=(env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$DX_BIN" -c "$DIR/dr.toml" --state-dir "$DIR/dr-state")
+    setup_step dxrec init "${dxr[@]}" init
+    setup_step dxrec backup "${dxr[@]}" backup
+    [[ -z ${BROKEN[dxrec]:-} ]] || die "the recover setup failed (see $LOGDIR/dxrec-*.log)"
+    # the seed's dump of the same full: taken out of the repository (before any
+    # binlog snapshot is the latest), gzipped once
+    setup_step dxrec extract "${dxr[@]}" restore latest:tpch --target "$DIR/dumps/full"
+    local dump
+    dump=$(find "$DIR/dumps/full" -name dump.sql -type f | head -n 1)
+    [[ -n $dump ]] || die "no dump.sql in the restored snapshot (see $LOGDIR/dxrec-extract.log)"
+    # shellcheck disable=SC2016 # backquotes of SQL
+    sed -e '/^CREATE DATABASE /d' -e 's/^USE `tpch`;/USE `tpch_zcat`;/' "$dump" | gzip -1 >"$DIR/dumps/tpch.sql.gz"
+    local dump_mb=$(($(stat -c %s "$dump") / 1048576)) gz_mb=$(($(stat -c %s "$DIR/dumps/tpch.sql.gz") / 1048576))
+    rm -rf "$DIR/dumps/full"
+
+    # binlogs: writes before the chosen second and after it; the archiver runs meanwhile
+    "${dxr[@]}" binlog tpch --duration 25s >"$LOGDIR/dxrec-binlog.log" 2>&1 &
+    ARCH_PID=$!
+    sleep 4
+    rootsql -e "INSERT INTO tpch.nation SELECT n_nationkey + 1000, CONCAT('before ', n_name), n_regionkey, n_comment FROM tpch.nation;
+                UPDATE tpch.orders SET o_comment = 'changed before the chosen second' WHERE o_orderkey % 100 = 0;
+                DELETE FROM tpch.lineitem WHERE l_orderkey % 50 = 1"
+    sleep 1.5
+    local until
+    until=$(date '+%Y-%m-%d %H:%M:%S')
+    local t at_t=()
+    for t in "${DB_TABLES[@]}"; do
+        at_t+=("$t=$(rootsql -e "SELECT COUNT(*) FROM tpch.$t")")
+    done
+    sleep 1.5
+    rootsql -e "DELETE FROM tpch.nation WHERE n_nationkey >= 1000; DELETE FROM tpch.region WHERE r_regionkey = 4;
+                INSERT INTO tpch.supplier SELECT s_suppkey + 10000000, s_name, s_address, s_nationkey, s_phone, s_acctbal, 'after' FROM tpch.supplier LIMIT 100"
+    log "recover: the chosen second is $until (${at_t[*]}); waiting for the archiver (--duration 25s)"
+    local rc=0
+    wait "$ARCH_PID" || rc=$?
+    ARCH_PID=""
+    ((rc == 0)) || { tail -n 5 "$LOGDIR/dxrec-binlog.log" >&2; die "dxbackup binlog exited $rc (see $LOGDIR/dxrec-binlog.log)"; }
+    local copy_t0=$SECONDS
+    setup_step dxrec copy "${dxr[@]}" copy --to s3
+    [[ -z ${BROKEN[dxrec]:-} ]] || die "dxbackup copy to S3 failed (see $LOGDIR/dxrec-copy.log)"
+    local copy_secs=$((SECONDS - copy_t0)) s3_bytes
+    read -r s3_bytes _ < <(copy_s3 size bench-dr dxbackup/etl-01 || echo "0 0")
+    log "copied to S3 in ${copy_secs}s ($((s3_bytes / 1048576)) MB)"
+
+    # the new machine: an empty server, a fresh HOME and state dir, no config, the URL,
+    # password and keys
+    phys_start_new_server
+    local newhome=$DIR/new/home
+    mkdir -p "$newhome"
+    cp "$DIR/pw" "$newhome/pw"
+    cp "$DIR/s3.keys" "$newhome/keys"
+    cp "$DIR/db-pw" "$newhome/dbpw"
+    dbstep dxbackup recover env -i -C "$newhome" "PATH=$PATH" "HOME=$newhome" "TMPDIR=$TMPDIR" ${TZ:+"TZ=$TZ"} \
+        "$DX_BIN" --state-dir "$newhome/state" recover --from s3://bench-dr/dxbackup/etl-01 \
+        --endpoint "$COPY_S3_ENDPOINT" --region us-east-1 --password-file pw --access-key-file keys \
+        --until "$until" --datax-home "$DIR/new/opt-datax" --into-server "127.0.0.1:$PHYS_NEW_PORT" \
+        --mysql-password-file dbpw
+    local src_counts=("${SRC_COUNTS[@]}")
+    SRC_COUNTS=("${at_t[@]}")
+    SOCK=$PHYS_NEW_SOCK verify_db dxbackup recover tpch
+    if diff -r "$DIR/datax-home" "$DIR/new/opt-datax" >"$LOGDIR/datax.diff" 2>&1; then
+        printf 'V\tdxbackup\trecover-datax\tOK\t\n' >>"$RESULTS"
+        log "dxbackup recover: the DataX home is identical"
+    else
+        printf 'V\tdxbackup\trecover-datax\tFAIL\t%s\n' "$(wc -l <"$LOGDIR/datax.diff") differences, see $LOGDIR/datax.diff" >>"$RESULTS"
+        log "dxbackup recover: the DataX home differs (see $LOGDIR/datax.diff)"
+    fi
+    # the seed's way into the same server: the full only (the recover also replayed binlogs)
+    SRC_COUNTS=("${src_counts[@]}")
+    SOCK=$PHYS_NEW_SOCK rootsql -e 'CREATE DATABASE tpch_zcat CHARACTER SET utf8mb4'
+    # shellcheck disable=SC2016
+    dbstep zcat recover bash -c \
+        'set -o pipefail; { echo "SET SESSION sql_log_bin = 0;"; zcat "$2"; } | mariadb --defaults-extra-file="$1" --port="$3" --batch --binary-mode --default-character-set=utf8mb4 tpch_zcat' \
+        bash "$CNF" "$DIR/dumps/tpch.sql.gz" "$PHYS_NEW_PORT"
+    SOCK=$PHYS_NEW_SOCK verify_db zcat recover tpch_zcat
+
+    kill -TERM "$PHYS_SAMPLER_PID" 2>/dev/null || true
+    wait "$PHYS_SAMPLER_PID" 2>/dev/null || true
+    PHYS_SAMPLER_PID=""
+
+    # --- report
+    local load_end load_stats
+    load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+    load_stats=$(awk '{ s += $2; n++; if ($2 > m) m = $2 } END { if (n) printf "mean %.2f, max %.2f over %d samples", s / n, m, n }' "$LOGDIR/loadavg.txt")
+    local loaded=0
+    awk -v c="$(nproc)" '{ s += $2; n++ } END { exit !(n && s / n > c) }' "$LOGDIR/loadavg.txt" && loaded=1
+    local table
+    table=$(awk -F'\t' -v sf="$SF" -v loaded="$loaded" '
+        $1 == "T" { k = $2 SUBSEP $3; s[k] = $4; t[k] = $5; m[k] = $6 }
+        $1 == "S" { z[$2 SUBSEP $3] = $4 }
+        $1 == "V" { v[$2 SUBSEP $3] = $4 }
+        function cell(k) { return (k in t) ? sprintf("%s s / %d MB%s", t[k], m[k] / 1024, s[k] == "OK" ? "" : " (" s[k] ")") : "-" }
+        function ratio(a, b) { return (t[a] > 0 && t[b] > 0) ? sprintf("%.2f", t[a] / t[b]) : "-" }
+        function ok(a) { return s[a] == "OK" || s[a] == "WARN:1" }
+        function rel(a, b, bar,   r) {
+            if (!(ok(a) && ok(b) && t[b] > 0)) return "not measured"
+            r = t[a] / t[b]
+            return (r <= bar ? "met" : "NOT met") sprintf(" (%.2fx; bar <= %.1fx)", r, bar)
+        }
+        function abs(a, bar,   w) {
+            if (!ok(a)) return "not measured"
+            w = (t[a] <= bar ? "met" : "NOT met") sprintf(" (%s s; bar <= %d s)", t[a], bar)
+            if (sf != 1) w = w ", bar is for SF 1"
+            if (loaded) w = w ", loaded machine: indicative"
+            return w
+        }
+        END {
+            D = "dxbackup"; M = "mariabackup"; Z = "zcat"
+            print "| step | dxbackup | by hand | x by hand (dxbackup / by hand) | rows check (dxbackup; by hand) | bar |"
+            print "|---|---|---|---:|---|---|"
+            printf "| 1. physical full | %s | %s | %s | - | dxbackup <= 1.3x: %s |\n", cell(D SUBSEP "backup"), cell(M SUBSEP "backup"), ratio(D SUBSEP "backup", M SUBSEP "backup"), rel(D SUBSEP "backup", M SUBSEP "backup", 1.3)
+            printf "| size | %.1f MB (repository) | %.1f MB (.mbstream.zst) | %s | - | - |\n", z[D SUBSEP "backup"] / 1048576, z[M SUBSEP "backup"] / 1048576, (z[M SUBSEP "backup"] > 0) ? sprintf("%.2f", z[D SUBSEP "backup"] / z[M SUBSEP "backup"]) : "-"
+            printf "| 2. physical restore, until the server answers | %s | %s | %s | %s; %s | <= 15 s: %s |\n", cell(D SUBSEP "restore"), cell(M SUBSEP "restore"), ratio(D SUBSEP "restore", M SUBSEP "restore"), v[D SUBSEP "restore"], v[M SUBSEP "restore"], abs(D SUBSEP "restore", 15)
+            printf "| 3. recover from S3 (DataX home + database + binlogs to a second) vs zcat \\| mariadb | %s | %s | %s | %s, DataX home %s; %s | <= 60 s: %s |\n", cell(D SUBSEP "recover"), cell(Z SUBSEP "recover"), ratio(D SUBSEP "recover", Z SUBSEP "recover"), v[D SUBSEP "recover"], v[D SUBSEP "recover-datax"], v[Z SUBSEP "recover"], abs(D SUBSEP "recover", 60)
+        }' "$RESULTS")
+    {
+        echo "# dxbackup benchmark: physical backups and recover"
+        echo
+        echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+        echo "- command: \`$cmdline\`"
+        echo "- machine: $(nproc) CPUs ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, kernel $(uname -r)"
+        echo "- load average (1/5/15 min): $load_start at the start, $load_end at the end; 1-min samples every 5 s: $load_stats$([[ $loaded == 1 ]] && echo " (more than the $(nproc) CPUs: a loaded machine)")"
+        echo "- server: $(mariadbd --version | sed 's/^mariadbd *//'); $(mariabackup --version 2>&1 | head -n 1)"
+        echo "- dxbackup: $("$DX_BIN" --version 2>/dev/null | head -n 1) ($DX_BIN, built $(date -u -r "$DX_BIN" '+%Y-%m-%d %H:%M UTC'))"
+        echo "- data: TPC-H SF $SF, ${SRC_ROWS} rows (InnoDB estimate), $((DB_BYTES / 1048576)) MB InnoDB data + indexes; the logical full's dump: $dump_mb MB of SQL, $gz_mb MB gzipped (gzip -1); S3 copy: $((s3_bytes / 1048576)) MB, copied in ${copy_secs}s"
+        echo "- recover target: --until \"$until\" (writes before it and after it, archived by \`dxbackup binlog\`); at that second: ${at_t[*]}"
+        echo "- total bench time: $((SECONDS - started))s"
+        echo
+        echo "$table"
+        echo
+        echo "Cells are wall time / peak RSS of the largest process (\`/usr/bin/time -f '%e %M'\`; servers not included)."
+        echo "Commands (\`CNF\` = a 0600 client option file of the bench user):"
+        echo
+        echo "1. \`dxbackup backup phys\` (\`driver = \"mariabackup\"\`: the stream into the repository, then every table's row count and \`CHECKSUM TABLE\` for drills)"
+        echo "   vs \`mariabackup --defaults-file=CNF --backup --stream=mbstream --target-dir=DIR | zstd -3 -T2 > full.mbstream.zst\`"
+        echo "2. \`dxbackup restore-db phys --datadir DIR --serve\` (extract, prepare, a throwaway mariadbd, no binlogs archived for this source)"
+        echo "   vs \`zstd -dc full.mbstream.zst | mbstream -x -C DIR; mariabackup --prepare --target-dir=DIR; mariadbd --datadir=DIR --skip-log-bin --innodb-buffer-pool-size=256M &\`"
+        echo "   until \`SELECT 1\` answers (dxbackup's served server has the same settings); both checked by the row counts of the 8 tables"
+        echo "3. \`dxbackup recover --from s3://... --endpoint MOTO --password-file pw --access-key-file keys --until T --datax-home DIR --into-server NEW --mysql-password-file dbpw\`"
+        echo "   in a fresh HOME and state dir, no config (\`env -i\`), into an empty second mariadbd; the source: a files source (the DataX home,"
+        echo "   $(du -sh "$DIR/datax-home" | cut -f1)) and the TPC-H database (\`driver = \"dump\"\` full + binlogs), backed up, archived, \`dxbackup copy --to s3\`"
+        echo "   vs \`zcat tpch.sql.gz | mariadb\` of the same full's dump into the same empty server (one session, \`sql_log_bin = 0\`; the full only, no binlogs)"
+    } >"$OUT"
+    echo
+    cat "$OUT"
+    log "results written to $OUT; logs in $LOGDIR"
+    ! grep -q $'\tFAIL' "$RESULTS"
+}

@@ -1,7 +1,9 @@
 //! Writing a restore plan to disk.
 
+use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 use filetime::FileTime;
 use indicatif::ProgressBar;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use super::{destination, RestorePlan};
 use crate::repo::{Entry, EntryKind, Meta, Reader};
@@ -141,12 +144,7 @@ fn worker(sh: &Shared<'_>, files: &[Entry]) {
 /// Writes one file under a temporary name and renames it into place.
 fn restore_file(sh: &Shared<'_>, entry: &Entry) -> Result<u64, String> {
     let dest = destination(sh.target, entry);
-    let name = dest
-        .file_name()
-        .ok_or("no file name")?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dest.with_file_name(format!(".{name}.dxb-partial"));
+    let tmp = partial_path(&dest).ok_or("no file name")?;
     let _ = fs::remove_file(&tmp);
     let file = OpenOptions::new()
         .write(true)
@@ -187,6 +185,27 @@ fn restore_file(sh: &Shared<'_>, entry: &Entry) -> Result<u64, String> {
         let _ = fs::remove_file(&tmp);
     }
     result.map(|()| written)
+}
+
+/// The longest file name (NAME_MAX) and path (PATH_MAX less its NUL) Linux takes.
+const NAME_MAX: usize = 255;
+const PATH_MAX: usize = 4095;
+
+/// Where a file is written before it is renamed to `dest`: beside it, so the rename is atomic,
+/// as `.NAME.dxb-partial`; or, where that would pass the longest name or path (a name of 243
+/// bytes or more: 81 CJK characters), as `.HASH.dxb-partial` from the name's SHA-256. Either
+/// is the same on every run, so a restore removes what an interrupted one left of the file.
+fn partial_path(dest: &Path) -> Option<PathBuf> {
+    let name = dest.file_name()?.as_bytes();
+    let long = [b".", name, b".dxb-partial"].concat();
+    let dir_len = dest.as_os_str().len() - name.len();
+    let tmp = if long.len() <= NAME_MAX && dir_len + long.len() <= PATH_MAX {
+        long
+    } else {
+        let hash = hex::encode(&Sha256::digest(name)[..8]);
+        format!(".{hash}.dxb-partial").into_bytes()
+    };
+    Some(dest.with_file_name(OsStr::from_bytes(&tmp)))
 }
 
 /// A folder the snapshot has; a symlink in its place (planted or stale) is replaced, so no
@@ -267,4 +286,50 @@ fn chown(path: &Path, meta: &Meta, is_link: bool) -> Result<(), String> {
 
 fn file_time(t: jiff::Timestamp) -> FileTime {
     FileTime::from_unix_time(t.as_second(), t.subsec_nanosecond().max(0) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::short("conf/core.json", "conf/.core.json.dxb-partial")]
+    // 242 bytes + 13 = 255: still fits.
+    #[case::longest_readable(&format!("d/{}", "a".repeat(242)), &format!("d/.{}.dxb-partial", "a".repeat(242)))]
+    fn partial_names_beside_the_file(#[case] dest: &str, #[case] want: &str) {
+        assert_eq!(partial_path(Path::new(dest)).unwrap(), Path::new(want));
+    }
+
+    #[rstest]
+    #[case::name_81_cjk(format!("d/{}", "名".repeat(81)))]
+    #[case::name_255(format!("d/{}", "名".repeat(85)))]
+    #[case::path_near_path_max(format!("{}/{}", "d".repeat(4000), "n".repeat(90)))]
+    fn partial_names_fit_where_the_file_fits(#[case] dest: String) {
+        let dest = Path::new(&dest);
+        let tmp = partial_path(dest).unwrap();
+        assert_eq!(
+            tmp.parent(),
+            dest.parent(),
+            "same folder: the rename is atomic"
+        );
+        let name = tmp.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with('.') && name.ends_with(".dxb-partial"),
+            "{name}"
+        );
+        assert!(name.len() <= NAME_MAX && tmp.as_os_str().len() <= PATH_MAX);
+        assert_eq!(
+            partial_path(dest),
+            Some(tmp.clone()),
+            "the same on every run"
+        );
+        let other =
+            dest.with_file_name(format!("x{}", dest.file_name().unwrap().to_str().unwrap()));
+        assert_ne!(
+            partial_path(&other),
+            Some(tmp),
+            "another file, another name"
+        );
+    }
 }

@@ -72,8 +72,9 @@ pub struct RestorePlan {
     pub links: Vec<Entry>,
     /// How many of `files`, from the front, are the fast-mode core.
     pub core_files: usize,
-    /// Paths that would land outside the target (`..`, absolute): refused.
-    pub refused: Vec<PathBuf>,
+    /// Entries not restored because of their name, and why: one that would land outside the
+    /// target or in another folder, or that repeats a name (see [`EntryKind::Invalid`]).
+    pub refused: Vec<(PathBuf, String)>,
     /// Devices, fifos, sockets: not restored.
     pub skipped: Vec<PathBuf>,
     pub total_bytes: u64,
@@ -114,8 +115,15 @@ pub fn plan(entries: Vec<Entry>, mode: Mode, only: &[String]) -> Result<RestoreP
         if e.path.as_os_str().is_empty() {
             continue;
         }
-        if !is_safe(&e.path) {
-            p.refused.push(e.path);
+        let refused = match &e.kind {
+            EntryKind::Invalid(why) => Some(format!("refused: {why}")),
+            _ if !is_safe(&e.path) => {
+                Some("refused: the path would land outside the target".into())
+            }
+            _ => None,
+        };
+        if let Some(why) = refused {
+            p.refused.push((e.path, why));
             continue;
         }
         let is_dir = matches!(e.kind, EntryKind::Dir);
@@ -129,7 +137,8 @@ pub fn plan(entries: Vec<Entry>, mode: Mode, only: &[String]) -> Result<RestoreP
                 p.files.push(e);
             }
             EntryKind::Symlink { .. } => p.links.push(e),
-            EntryKind::Other(_) => p.skipped.push(e.path),
+            // Invalid ones were refused above.
+            EntryKind::Other(_) | EntryKind::Invalid(_) => p.skipped.push(e.path),
         }
     }
     if filter.is_some() && p.files.is_empty() && p.links.is_empty() {
@@ -194,10 +203,8 @@ mod tests {
     #[test]
     fn refuses_paths_outside_the_target() {
         let p = plan(tree(), Mode::Full, &[]).unwrap();
-        assert_eq!(
-            p.refused,
-            [PathBuf::from("../escape"), PathBuf::from("/etc/passwd")]
-        );
+        let refused: Vec<_> = p.refused.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(refused, [Path::new("../escape"), Path::new("/etc/passwd")]);
         assert_eq!(p.file_count(), 4);
         assert_eq!(
             p.files[0].path,

@@ -4,11 +4,14 @@
 //! blob and held 2 GB of RSS restoring 2 GB: reading blob by blob keeps memory bounded to a
 //! blob per worker, and a damaged blob fails one file, not the run.
 
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use rustic_core::repofile::{BlobType, Node, NodeType};
-use rustic_core::{BlobId, DataId, IndexedFullStatus, LsOptions, Repository};
+use rustic_core::{BlobId, DataId, IndexedFullStatus, Repository};
 use serde::Serialize;
 
 use super::{Context, RepoError, Result, Snapshot, MANIFEST_DIR};
@@ -41,6 +44,11 @@ pub enum EntryKind {
     },
     /// Devices, fifos and sockets: recorded, not restored.
     Other(String),
+    /// A node no path can name, and why: a name that is empty, `.` or `..`, holds a `/` or a
+    /// NUL, or repeats an earlier name of its folder; a folder without a tree. Only a crafted
+    /// or damaged snapshot has one. Its path joins the raw name to
+    /// its folder's, for messages only; nothing below it is listed.
+    Invalid(String),
 }
 
 /// One node of a snapshot tree, with its path relative to the walked folder.
@@ -76,23 +84,60 @@ impl Reader {
     }
 
     /// Every entry below `sub` (an absolute path inside the snapshot; `None` = the snapshot's
-    /// root), in tree order, paths relative to it.
+    /// root), in tree order (a folder, then what it holds), paths relative to it.
+    ///
+    /// Walked here, not by rustic's `ls`: `ls` joins names to paths as they come, so a name
+    /// such as `/etc` or `a/b` in a crafted tree moves every later path of its folder. Here
+    /// such a node becomes an [`EntryKind::Invalid`] entry and the walk goes on beside it.
     pub fn entries(&self, snap: &Snapshot, sub: Option<&str>) -> Result<Vec<Entry>> {
         let node = self.node(snap, sub.unwrap_or(snap.root()))?;
         if !node.is_dir() {
             let name = PathBuf::from(node.name().into_owned());
             return Ok(vec![to_entry(name, &node)]);
         }
-        let iter = self
+        let mut out = Vec::new();
+        // Per open folder: its path, the nodes still to list, the names listed so far.
+        let mut stack = vec![(PathBuf::new(), self.children(snap, &node)?, HashSet::new())];
+        while let Some((dir, nodes, seen)) = stack.last_mut() {
+            let Some(node) = nodes.next() else {
+                stack.pop();
+                continue;
+            };
+            let name = node.name().into_owned();
+            if let Some(why) = invalid_name(&name, seen) {
+                out.push(invalid(dir, &name, &node, why));
+                continue;
+            }
+            if node.is_dir() && node.subtree.is_none() {
+                out.push(invalid(
+                    dir,
+                    &name,
+                    &node,
+                    "a folder without content (a damaged tree)",
+                ));
+                continue;
+            }
+            let path = dir.join(&name);
+            seen.insert(name);
+            out.push(to_entry(path.clone(), &node));
+            if node.is_dir() {
+                let nodes = self.children(snap, &node)?;
+                stack.push((path, nodes, HashSet::new()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The nodes of a folder's tree, in stored order.
+    fn children(&self, snap: &Snapshot, dir: &Node) -> Result<std::vec::IntoIter<Node>> {
+        let Some(id) = dir.subtree else {
+            return Ok(Vec::new().into_iter());
+        };
+        let tree = self
             .repo
-            .ls(&node, &LsOptions::default())
-            .ctx(|| format!("cannot list snapshot {}", snap.short_id()))?;
-        iter.map(|item| {
-            let (path, node) =
-                item.ctx(|| format!("cannot read a tree of snapshot {}", snap.short_id()))?;
-            Ok(to_entry(path, &node))
-        })
-        .collect()
+            .get_tree(&id)
+            .ctx(|| format!("cannot read a tree of snapshot {}", snap.short_id()))?;
+        Ok(tree.nodes.into_iter())
     }
 
     fn node(&self, snap: &Snapshot, path: &str) -> Result<Node> {
@@ -172,6 +217,40 @@ impl Reader {
         let name = PathBuf::from(node.name().into_owned());
         self.read_to_vec(&to_entry(name, &node)).map(Some)
     }
+}
+
+/// Why `name` cannot be a path component of a restore, if it cannot (see
+/// [`EntryKind::Invalid`]).
+fn invalid_name(name: &OsStr, seen: &HashSet<OsString>) -> Option<&'static str> {
+    let b = name.as_bytes();
+    if b.is_empty() {
+        Some("an empty name")
+    } else if b == b".." {
+        Some("the name `..` (it would leave its folder)")
+    } else if b == b"." {
+        Some("the name `.` (it names its own folder)")
+    } else if b.contains(&b'/') {
+        Some("a name holding `/` (it would land in another folder)")
+    } else if b.contains(&0) {
+        Some("a name holding a NUL byte")
+    } else if seen.contains(name) {
+        Some("a second entry of this name in its folder")
+    } else {
+        None
+    }
+}
+
+/// The entry of an invalid node; `dir` and `name` joined as bytes (`Path::join` would replace
+/// the folder with an absolute name), so a message shows where it was.
+fn invalid(dir: &Path, name: &OsStr, node: &Node, why: &str) -> Entry {
+    let mut raw = dir.as_os_str().as_bytes().to_vec();
+    if !raw.is_empty() {
+        raw.push(b'/');
+    }
+    raw.extend_from_slice(name.as_bytes());
+    let mut e = to_entry(PathBuf::from(OsString::from_vec(raw)), node);
+    e.kind = EntryKind::Invalid(why.into());
+    e
 }
 
 fn to_entry(path: PathBuf, node: &Node) -> Entry {

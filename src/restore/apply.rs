@@ -25,7 +25,7 @@ pub struct RestoreReport {
     pub dirs: usize,
     pub links: usize,
     pub bytes: u64,
-    /// (path, what went wrong): damaged data, a refused path, a write error.
+    /// (path, what went wrong): damaged data, a refused entry, a write error.
     pub failed: Vec<(PathBuf, String)>,
     /// Fast mode: when `conf/` and `job/` were complete and usable.
     #[serde(rename = "core_ready_after_secs", with = "crate::units::secs::option")]
@@ -58,11 +58,9 @@ pub fn apply(
 ) -> RestoreReport {
     let start = Instant::now();
     let mut report = RestoreReport::default();
-    for p in &plan.refused {
-        report.failed.push((
-            p.clone(),
-            "refused: the path would land outside the target".into(),
-        ));
+    for (p, why) in &plan.refused {
+        tracing::warn!("not restored: {}: {why}", p.display());
+        report.failed.push((p.clone(), why.clone()));
     }
     if let Err(e) = fs::create_dir_all(target) {
         report
@@ -71,7 +69,7 @@ pub fn apply(
         return report;
     }
     for d in &plan.dirs {
-        match make_dir(&destination(target, d)) {
+        match check_parents(target, &d.path).and_then(|()| make_dir(&destination(target, d))) {
             Ok(()) => report.dirs += 1,
             Err(e) => report.failed.push((d.path.clone(), e)),
         }
@@ -98,14 +96,20 @@ pub fn apply(
         }
     });
     for l in &plan.links {
-        match make_link(&destination(target, l), l) {
+        match check_parents(target, &l.path).and_then(|()| make_link(&destination(target, l), l)) {
             Ok(()) => report.links += 1,
             Err(e) => report.failed.push((l.path.clone(), e)),
         }
     }
     // Deepest first, so setting a parent's mtime comes after its children changed it.
     for d in plan.dirs.iter().rev() {
-        if let Err(e) = set_meta(&destination(target, d), &d.meta, false) {
+        let path = destination(target, d);
+        // Not through a link: set_meta follows one.
+        let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if !is_dir || check_parents(target, &d.path).is_err() {
+            continue;
+        }
+        if let Err(e) = set_meta(&path, &d.meta, false) {
             report.failed.push((d.path.clone(), e));
         }
     }
@@ -144,6 +148,7 @@ fn worker(sh: &Shared<'_>, files: &[Entry]) {
 /// Writes one file under a temporary name and renames it into place.
 fn restore_file(sh: &Shared<'_>, entry: &Entry) -> Result<u64, String> {
     let dest = destination(sh.target, entry);
+    check_parents(sh.target, &entry.path)?;
     let tmp = partial_path(&dest).ok_or("no file name")?;
     let _ = fs::remove_file(&tmp);
     let file = OpenOptions::new()
@@ -206,6 +211,29 @@ fn partial_path(dest: &Path) -> Option<PathBuf> {
         format!(".{hash}.dxb-partial").into_bytes()
     };
     Some(dest.with_file_name(OsStr::from_bytes(&tmp)))
+}
+
+/// Every folder between the target and `rel` must be a folder of its own: a link there (planted
+/// in the target, or restored from another snapshot) would carry the write outside the
+/// target. A missing folder is fine: it is created as one. The target itself may be a link.
+fn check_parents(target: &Path, rel: &Path) -> Result<(), String> {
+    let mut p = target.to_path_buf();
+    for c in rel.parent().into_iter().flat_map(Path::components) {
+        p.push(c);
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {}
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(format!(
+                    "refused: {} is a link, and nothing is written through a link; \
+                     remove it (or restore into an empty folder) and restore again",
+                    p.display()
+                ))
+            }
+            Ok(_) => return Err(format!("cannot write below {}: it is a file", p.display())),
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
 }
 
 /// A folder the snapshot has; a symlink in its place (planted or stale) is replaced, so no
@@ -292,6 +320,30 @@ fn file_time(t: jiff::Timestamp) -> FileTime {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    #[test]
+    fn nothing_is_written_below_a_link() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::create_dir(t.path().join("real")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), t.path().join("real/link")).unwrap();
+        fs::write(t.path().join("file"), "x").unwrap();
+        for rel in ["real/link/f", "real/link/deeper/f"] {
+            let e = check_parents(t.path(), Path::new(rel)).unwrap_err();
+            assert!(
+                e.starts_with("refused: ") && e.contains("real/link is a link"),
+                "{e}"
+            );
+        }
+        assert!(check_parents(t.path(), Path::new("file/f")).is_err());
+        for rel in ["f", "real/f", "real/link", "missing/deeper/f"] {
+            check_parents(t.path(), Path::new(rel)).unwrap();
+        }
+        // The target itself may be a link to a folder.
+        let via = outside.path().join("to-target");
+        std::os::unix::fs::symlink(t.path(), &via).unwrap();
+        check_parents(&via, Path::new("real/f")).unwrap();
+    }
 
     #[rstest]
     #[case::short("conf/core.json", "conf/.core.json.dxb-partial")]

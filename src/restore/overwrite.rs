@@ -158,7 +158,7 @@ fn existing(entry: &Entry, dest: &Path) -> Option<bool> {
             m.file_type().is_symlink()
                 && fs::read_link(dest).is_ok_and(|t| t.as_path() == target.as_path()),
         ),
-        EntryKind::Other(_) => None,
+        EntryKind::Other(_) | EntryKind::Invalid(_) => None,
     }
 }
 

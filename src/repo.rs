@@ -23,8 +23,8 @@ use std::time::Duration;
 use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::RepositoryBackends;
 use rustic_core::{
-    CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus, ReadSubsetOption, Repository,
-    RepositoryOptions, RusticError,
+    CheckError, CheckErrorLevel, CheckOptions, ConfigOptions, Credentials, KeyOptions, OpenStatus,
+    ReadSubsetOption, Repository, RepositoryOptions, RusticError,
 };
 use serde::Serialize;
 
@@ -243,13 +243,16 @@ impl Repo {
         if !spec.location.is_remote() && !Path::new(&spec.url).join("config").exists() {
             return Err(not_init());
         }
+        // Kept to ask, if opening fails, whether there is a repository at all: rustic_core's
+        // error for a missing config has no code, only a message that may change.
+        let probe = repo.clone();
         match repo.open(&Credentials::password(&spec.password.0)) {
             Ok(inner) => Ok(Self::wrap(spec, inner)),
             Err(e) if e.is_incorrect_password() => Err(RepoError::WrongPassword {
                 name: spec.name.clone(),
                 url: spec.url.clone(),
             }),
-            Err(e) if e.to_string().contains("No repository config file found") => Err(not_init()),
+            Err(_) if matches!(probe.config_id(), Ok(None)) => Err(not_init()),
             Err(inner) => Err(RepoError::Rustic {
                 context: format!("cannot open repository `{}`", spec.name),
                 inner,
@@ -327,15 +330,21 @@ impl Repo {
             .0
             .iter()
             .map(|(level, err)| {
-                let message = err.to_string();
-                let level = if format!("{level:?}") == "Error" {
-                    Level::Error
-                } else if message.contains("not referenced in index") {
-                    Level::Info
-                } else {
-                    Level::Warning
+                let level = match (level, err) {
+                    (CheckErrorLevel::Error, _) => Level::Error,
+                    // What a backup running beside the check, or one killed before it wrote
+                    // its index, leaves: the next backup indexes it.
+                    (
+                        _,
+                        CheckError::PackNotReferenced { .. }
+                        | CheckError::HotPackNotReferenced { .. },
+                    ) => Level::Info,
+                    _ => Level::Warning,
                 };
-                Finding { level, message }
+                Finding {
+                    level,
+                    message: err.to_string(),
+                }
             })
             .collect())
     }

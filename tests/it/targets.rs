@@ -346,3 +346,21 @@ fn status_is_critical_for_a_stale_target_and_warns_for_an_unreachable_one() {
     };
     assert_eq!(out.code, 2, "{out}");
 }
+
+/// An empty bucket prefix is told apart from a broken repository by asking rustic_core for
+/// the config file, not by the wording of its error.
+#[test]
+fn an_uninitialized_bucket_says_to_run_init() {
+    let Some(s3) = S3::start() else { return };
+    s3.create_bucket(BUCKET);
+    let env = Env::new();
+    S3::write_key_file(&env.path("s3-keys"));
+    let endpoint = s3.endpoint();
+    let repo = s3.repo_toml("cloud", BUCKET, "empty", &endpoint, &env.path("s3-keys"));
+    config_with(&env, &repo);
+    let out = env.expect(2, &["snapshots", "--repo", "cloud"]);
+    assert!(
+        out.stderr.contains("repository `cloud`") && out.stderr.contains("run 'dxbackup init'"),
+        "{out}"
+    );
+}

@@ -830,6 +830,8 @@ fn check_pack(
 #[non_exhaustive]
 #[derive(Error, Debug, Display)]
 #[allow(clippy::doc_markdown)]
+// dxbackup patch: public now (re-exported in lib.rs); its fields are named in its messages.
+#[allow(missing_docs)]
 pub enum CheckError {
     /// error reading pack {id} : {source}
     ErrorReadingPack {

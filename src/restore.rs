@@ -41,7 +41,8 @@ pub enum RestoreError {
     PartialWithoutOnly,
     #[error(transparent)]
     BadOnly(#[from] FilterError),
-    #[error("the selection matches nothing in the snapshot; list its files with 'dxbackup log' or drop --only")]
+    // `dxbackup log` shows one file's versions, not a snapshot's files: the dry run lists them.
+    #[error("the selection matches nothing in the snapshot; list its files with 'dxbackup restore SNAPSHOT --target DIR --dry-run' (without --only), or drop --only")]
     NothingSelected,
     #[error("cannot restore into {}: {} is a file, not a folder; pass --target a folder (it is created if missing)", target.display(), file.display())]
     TargetNotFolder { target: PathBuf, file: PathBuf },

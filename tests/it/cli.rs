@@ -185,3 +185,39 @@ fn a_run_the_catalog_cannot_record_fails_instead_of_running_unseen() {
         "no unrecorded copy ran"
     );
 }
+
+/// The hint of a restore whose --only matches nothing is a command that lists the files.
+#[test]
+fn an_empty_selection_hints_a_command_that_lists_the_snapshot() {
+    let env = Env::new();
+    crate::util::put(&env.src().join("conf/core.json"), b"{}", 0o644);
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+    let target = env.path("restored");
+    let target = target.to_str().unwrap();
+    let out = env.expect(
+        2,
+        &["restore", "latest", "--target", target, "--only", "nope/*"],
+    );
+    let hint = out
+        .stderr
+        .split("list its files with '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("no hint\n{out}"));
+    let args: Vec<&str> = hint
+        .split_whitespace()
+        .skip(1)
+        .map(|a| match a {
+            "SNAPSHOT" => "latest",
+            "DIR" => target,
+            a => a,
+        })
+        .collect();
+    let listed = env.ok(&args);
+    assert!(listed.stdout.contains("conf/core.json"), "{listed}");
+    assert!(
+        !std::path::Path::new(target).exists(),
+        "the hint writes nothing"
+    );
+}

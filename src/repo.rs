@@ -16,6 +16,7 @@ mod read;
 mod relabel;
 mod retention;
 mod snapshot;
+mod undo;
 
 use std::path::Path;
 use std::time::Duration;

@@ -19,6 +19,7 @@ mod stream;
 use self::stream::FillReader;
 pub use self::stream::Stream;
 use super::lock::{LockKind, Wait};
+use super::undo::Undo;
 use super::{Context, Repo, RepoError, Result, Snapshot, MANIFEST_DIR, TAG};
 use crate::source::files::Filter;
 
@@ -102,8 +103,9 @@ impl Repo {
         } else {
             self.lock(LockKind::Shared)?
         };
-        let repo = self.indexed_ids()?;
+        let (repo, undo) = self.indexed_ids()?;
         self.archive(&repo, req, time)
+            .inspect_err(|_| undo.abandon(&self.name))
     }
 
     /// Stores each request as its own snapshot (with its own packs and index file, as separate
@@ -111,14 +113,21 @@ impl Repo {
     /// day of binlog flushes in minutes. Content is not deduplicated between the requests.
     pub fn backup_batch(&self, reqs: &[BackupRequest]) -> Result<Vec<BackupResult>> {
         let _lock = self.lock(LockKind::Shared)?;
-        let repo = self.indexed_ids()?;
-        reqs.iter().map(|r| self.archive(&repo, r, None)).collect()
+        let (repo, undo) = self.indexed_ids()?;
+        reqs.iter()
+            .map(|r| self.archive(&repo, r, None))
+            .collect::<Result<_>>()
+            .inspect_err(|_| undo.abandon(&self.name))
     }
 
-    fn indexed_ids(&self) -> Result<Repository<IndexedIdsStatus>> {
-        self.reopen()?
+    /// A repository to back up into; a failed backup takes back its packs through the
+    /// [`Undo`] (what a full disk would otherwise keep full).
+    fn indexed_ids(&self) -> Result<(Repository<IndexedIdsStatus>, Arc<Undo>)> {
+        let (repo, undo) = self.reopen_undoable()?;
+        let repo = repo
             .to_indexed_ids()
-            .ctx(|| format!("cannot read the index of `{}`", self.name))
+            .ctx(|| format!("cannot read the index of `{}`", self.name))?;
+        Ok((repo, undo))
     }
 
     fn archive(

@@ -15,13 +15,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use jiff::Zoned;
 use rustic_core::repofile::SnapshotFile;
-use rustic_core::{
-    BytesList, Credentials, FileType, Id, ReadBackend, Repository, RepositoryBackends,
-    RusticResult, WriteBackend,
-};
+use rustic_core::{BytesList, FileType, Id, ReadBackend, Repository, RusticResult, WriteBackend};
 
 use super::lock::LockKind;
-use super::{plan_retention, progress, raw_backends, Context, Policy, Repo, Result, Snapshot};
+use super::undo::Undo;
+use super::{plan_retention, raw_backends, Context, Policy, Repo, Result, Snapshot};
 
 /// What one copy did.
 #[derive(Debug, Clone)]
@@ -49,7 +47,7 @@ impl Repo {
         let _src_lock = self.lock(LockKind::Shared)?;
         let start = Instant::now();
         let written = Arc::new(AtomicU64::new(0));
-        let target = dst.open_metered(written.clone())?;
+        let (target, undo) = dst.open_metered(written.clone())?;
         let (wanted, not_wanted) = self.wanted_by(policy, now)?;
         let missing = missing(&target, &wanted)
             .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?;
@@ -64,6 +62,7 @@ impl Repo {
                 .ctx(|| format!("cannot read the index of `{}`", dst.name))?;
             source
                 .copy(&target, missing.iter())
+                .inspect_err(|_| undo.abandon(&dst.name))
                 .ctx(|| format!("copy from `{}` to `{}` failed", self.name, dst.name))?;
         }
         let mut copied: Vec<Snapshot> = missing.iter().map(Snapshot::from).collect();
@@ -81,7 +80,7 @@ impl Repo {
     /// oldest first: how far `dst` is behind.
     pub fn missing_in(&self, dst: &Repo, policy: Policy<'_>, now: &Zoned) -> Result<Vec<Snapshot>> {
         let (wanted, _) = self.wanted_by(policy, now)?;
-        let target = dst.open_metered(Arc::default())?;
+        let (target, _) = dst.open_metered(Arc::default())?;
         let mut out: Vec<Snapshot> = missing(&target, &wanted)
             .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?
             .iter()
@@ -110,18 +109,18 @@ impl Repo {
         Ok((wanted, not_wanted))
     }
 
-    /// This repository opened again through a backend that counts the bytes written.
-    fn open_metered(&self, written: Arc<AtomicU64>) -> Result<Repository<rustic_core::OpenStatus>> {
+    /// This repository opened again through a backend that counts the bytes written, and
+    /// whose writes a failed copy takes back (see `undo.rs`).
+    fn open_metered(
+        &self,
+        written: Arc<AtomicU64>,
+    ) -> Result<(Repository<rustic_core::OpenStatus>, Arc<Undo>)> {
         let be = raw_backends(&self.spec)?;
         let metered = Metered {
             inner: be.repository(),
             written,
         };
-        let be = RepositoryBackends::new(Arc::new(metered), be.repo_hot());
-        let opts = rustic_core::RepositoryOptions::default().no_cache(true);
-        Repository::new_with_progress(&opts, &be, progress::Bars(self.spec.progress))
-            .and_then(|r| r.open(&Credentials::Masterkey(self.key.clone())))
-            .ctx(|| format!("cannot open repository `{}`", self.name))
+        self.open_through(Undo::wrap(Arc::new(metered)), be.repo_hot())
     }
 }
 

@@ -121,13 +121,16 @@ impl PrivateLocal {
 }
 
 pub(super) fn io_error(what: &str, path: &Path, err: std::io::Error) -> Box<RusticError> {
-    RusticError::with_source(
-        ErrorKind::InputOutput,
-        "cannot {what} `{path}`; check the repository folder and its permissions",
-        err,
-    )
-    .attach_context("what", what.to_string())
-    .attach_context("path", path.display().to_string())
+    // The cause (`No space left on device`) follows; permissions are not the problem then.
+    let hint = if err.raw_os_error() == Some(libc::ENOSPC) {
+        "cannot {what} `{path}`: its disk is full; free space there or grow the disk, then run \
+         again (a failed backup, copy or prune removes what it wrote)"
+    } else {
+        "cannot {what} `{path}`; check the repository folder and its permissions"
+    };
+    RusticError::with_source(ErrorKind::InputOutput, hint, err)
+        .attach_context("what", what.to_string())
+        .attach_context("path", path.display().to_string())
 }
 
 impl ReadBackend for PrivateLocal {

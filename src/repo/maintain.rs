@@ -86,14 +86,17 @@ impl Repo {
     /// Deletes the data no snapshot uses and rewrites the index: rustic's prune rebuilds every
     /// index file of fewer than 10,000 packs into files of up to 50,000 blobs, so the one index
     /// file each backup (each binlog flush) leaves is merged away here.
+    ///
+    /// A prune writes before it deletes (the used part of half-used packs, then the index): on
+    /// a full disk it fails, and the packs it wrote are taken back (see `undo.rs`).
     fn prune(&self) -> Result<()> {
         let opts = PruneOptions::default();
-        let plan = self
-            .inner
+        let (repo, undo) = self.reopen_undoable()?;
+        let plan = repo
             .prune_plan(&opts)
             .ctx(|| format!("cannot plan the prune of `{}`", self.name))?;
-        self.inner
-            .prune(&opts, plan)
+        repo.prune(&opts, plan)
+            .inspect_err(|_| undo.abandon(&self.name))
             .ctx(|| format!("cannot prune `{}`", self.name))
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 mod private;
 mod records;
 mod schedules;
+mod space;
 
 pub use records::{BinlogPartRecord, DrillRecord};
 mod copies;
@@ -38,6 +39,13 @@ pub enum CatalogError {
     },
     #[error("catalog {path}: {source}")]
     Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// SQLite says `database or disk is full`, or an I/O error on a disk that has no room
+    /// (a `-shm` that cannot grow): both are a full state directory.
+    #[error("catalog {path}: no space left on device ({source}); free space on the disk of the state directory {}, then run again: the catalog keeps what it had", .path.parent().unwrap_or(Path::new("")).display())]
+    Full {
         path: PathBuf,
         source: rusqlite::Error,
     },
@@ -296,11 +304,9 @@ impl Catalog {
     /// Opens (creating and migrating as needed) `catalog.db` in `state_dir`.
     pub fn open(state_dir: &Path) -> Result<Self> {
         let path = private::prepare(state_dir)?;
-        let sql = |source| CatalogError::Sql {
-            path: path.clone(),
-            source,
-        };
+        let sql = |source| CatalogError::of(&path, source);
         let conn = Connection::open(&path).map_err(sql)?;
+        space::keep_wal_files(&conn).map_err(sql)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(sql)?;
@@ -314,10 +320,7 @@ impl Catalog {
     }
 
     fn sql(&self, source: rusqlite::Error) -> CatalogError {
-        CatalogError::Sql {
-            path: self.path.clone(),
-            source,
-        }
+        CatalogError::of(&self.path, source)
     }
 
     fn migrate(&self) -> Result<()> {

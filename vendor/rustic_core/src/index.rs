@@ -305,11 +305,19 @@ impl GlobalIndex {
     pub fn into_index(self) -> Index {
         match Arc::try_unwrap(self.index) {
             Ok(index) => index,
-            Err(arc) => {
+            Err(mut arc) => {
                 // Seems index is still in use; this could be due to some threads using it which didn't yet completely shut down.
-                // sleep a bit to let threads using the index shut down, after this index should be available to unwrap
-                sleep(Duration::from_millis(100));
-                Arc::try_unwrap(arc).expect("index still in use")
+                // dxbackup patch: wait for them for as long as a loaded machine may need (one
+                // 100 ms sleep made "index still in use" a panic under load), then panic.
+                let deadline = std::time::Instant::now() + Duration::from_secs(60);
+                loop {
+                    sleep(Duration::from_millis(10));
+                    match Arc::try_unwrap(arc) {
+                        Ok(index) => return index,
+                        Err(again) if std::time::Instant::now() < deadline => arc = again,
+                        Err(_) => panic!("index still in use"),
+                    }
+                }
             }
         }
     }

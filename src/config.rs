@@ -435,4 +435,6 @@ pub fn check(text: &str) -> Result<Config, Vec<Problem>> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

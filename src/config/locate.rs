@@ -40,29 +40,46 @@ pub fn locate_sorted(text: &str, problems: &mut [Problem]) {
 /// Byte offset of the deepest part of `key` that exists: a missing key is reported at its
 /// parent table, which is where the user has to add it.
 fn find(root: &DeTable<'_>, key: &str) -> Option<usize> {
-    let mut table = root;
-    let mut best = None;
-    let mut parts = key.split('.').filter(|s| !s.is_empty()).peekable();
-    while let Some(part) = parts.next() {
-        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
-        best = Some(k.span().start);
+    let parts: Vec<&str> = key.split('.').filter(|s| !s.is_empty()).collect();
+    find_in(root, &parts).map(|(offset, _)| offset)
+}
+
+/// Keys are joined with dots, and a name may hold dots itself (`[source."db.main"]`): at each
+/// table the key may be one or several of the dotted parts. The match reaching deepest wins,
+/// as (offset, parts matched); `None` when not even the first key is there.
+fn find_in(table: &DeTable<'_>, parts: &[&str]) -> Option<(usize, usize)> {
+    let mut best: Option<(usize, usize)> = None;
+    for n in 1..=parts.len() {
+        let name = parts[..n].join(".");
+        let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref().as_ref() == name) else {
+            continue;
+        };
+        let rest = &parts[n..];
+        let mut here = (k.span().start, n);
         match v.get_ref() {
-            DeValue::Table(t) => table = t,
-            DeValue::Array(a) if parts.peek().is_some() => {
-                let idx: usize = parts.next()?.parse().ok()?;
-                let item = a.get(idx)?;
-                best = Some(item.span().start);
-                match item.get_ref() {
-                    DeValue::Table(t) => table = t,
-                    _ => break,
+            DeValue::Table(t) if !rest.is_empty() => {
+                if let Some((o, d)) = find_in(t, rest) {
+                    here = (o, n + d);
                 }
             }
-            _ => break,
+            DeValue::Array(a) if !rest.is_empty() => {
+                if let Some(item) = rest[0].parse::<usize>().ok().and_then(|i| a.get(i)) {
+                    here = (item.span().start, n + 1);
+                    if let DeValue::Table(t) = item.get_ref() {
+                        if let Some((o, d)) = find_in(t, &rest[1..]) {
+                            here = (o, n + 1 + d);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if best.is_none_or(|(_, d)| here.1 > d) {
+            best = Some(here);
         }
     }
     best
 }
-
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];

@@ -17,6 +17,8 @@ mod fixtures;
 mod jdbc;
 mod job;
 mod propose;
+#[cfg(test)]
+mod proptests;
 
 pub use diff::{diff_json, Change, ChangeKind};
 pub use jdbc::{parse_jdbc_url, DbKind, JdbcTarget};
@@ -85,6 +87,100 @@ pub fn mask_secrets(v: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(mask_secrets),
         _ => {}
+    }
+}
+
+/// Masks, in text that is not strict JSON, the value after every secret key followed by `:`.
+///
+/// DataX reads jobs with fastjson, which also takes comments, single quotes, bare keys and
+/// trailing commas, so a job DataX runs may not parse here; showing such a file as stored
+/// would print its passwords. Keys are quoted strings or bare words; a value is a quoted
+/// string, a bracketed `[...]`/`{...}` group, or anything up to `,`, `}`, `]` or the end of
+/// the line, and is replaced with `"******"` whole. Words inside strings are never keys; a
+/// secret key in a comment is masked too (more than needed, never less).
+pub fn mask_secrets_text(text: &str) -> String {
+    let c: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < c.len() {
+        let (key, end) = match c[i] {
+            '"' | '\'' => {
+                let end = string_end(&c, i);
+                // Without its closing quote when it has one.
+                let closed = end > i + 1 && c[end - 1] == c[i];
+                let inner = &c[i + 1..if closed { end - 1 } else { end }];
+                (inner.iter().collect::<String>(), end)
+            }
+            ch if is_word(ch) => {
+                let end = (i..c.len()).find(|&k| !is_word(c[k])).unwrap_or(c.len());
+                (c[i..end].iter().collect(), end)
+            }
+            ch => {
+                out.push(ch);
+                i += 1;
+                continue;
+            }
+        };
+        out.extend(&c[i..end]);
+        i = end;
+        let colon = skip_space(&c, end);
+        if c.get(colon) == Some(&':') && is_secret_key(&key) {
+            let value = skip_space(&c, colon + 1);
+            out.extend(&c[end..value]);
+            let value_end = value_end(&c, value);
+            if value_end > value {
+                out.push_str(&format!("\"{MASK}\""));
+            }
+            i = value_end;
+        }
+    }
+    out
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+fn skip_space(c: &[char], from: usize) -> usize {
+    (from..c.len())
+        .find(|&k| !c[k].is_whitespace())
+        .unwrap_or(c.len())
+}
+
+/// The index after the string literal opening at `start` (the text's end when unclosed).
+fn string_end(c: &[char], start: usize) -> usize {
+    let mut k = start + 1;
+    while k < c.len() {
+        match c[k] {
+            '\\' => k += 2,
+            q if q == c[start] => return k + 1,
+            _ => k += 1,
+        }
+    }
+    c.len()
+}
+
+fn value_end(c: &[char], start: usize) -> usize {
+    match c.get(start) {
+        None => start,
+        Some('"' | '\'') => string_end(c, start),
+        Some('[' | '{') => {
+            let mut depth = 0usize;
+            let mut k = start;
+            while k < c.len() {
+                match c[k] {
+                    '"' | '\'' => k = string_end(c, k),
+                    '[' | '{' => (depth, k) = (depth + 1, k + 1),
+                    ']' | '}' if depth == 1 => return k + 1,
+                    ']' | '}' => (depth, k) = (depth - 1, k + 1),
+                    _ => k += 1,
+                }
+            }
+            c.len()
+        }
+        Some(_) => (start..c.len())
+            .find(|&k| matches!(c[k], ',' | '}' | ']' | '\n' | '\r'))
+            .unwrap_or(c.len()),
     }
 }
 

@@ -83,9 +83,16 @@ pub fn history(site: &Site, path: &str, source: Option<&str>) -> anyhow::Result<
     Ok(versions)
 }
 
-/// JSON is shown with every password/accessKey masked; anything else as stored.
+/// JSON is shown with every password/accessKey masked; anything else as stored. A `.json`
+/// file that is not strict JSON (DataX's fastjson takes comments, single quotes, trailing
+/// commas) is masked as text: shown as stored, it would print its passwords.
 pub fn masked(path: &str, data: Vec<u8>) -> Vec<u8> {
-    if !path.ends_with(".json") {
+    let json = path
+        .len()
+        .checked_sub(5)
+        .and_then(|i| path.get(i..))
+        .is_some_and(|ext| ext.eq_ignore_ascii_case(".json"));
+    if !json {
         return data;
     }
     match serde_json::from_slice::<serde_json::Value>(&data) {
@@ -95,6 +102,6 @@ pub fn masked(path: &str, data: Vec<u8>) -> Vec<u8> {
             out.push(b'\n');
             out
         }
-        Err(_) => data,
+        Err(_) => crate::datax::mask_secrets_text(&String::from_utf8_lossy(&data)).into_bytes(),
     }
 }

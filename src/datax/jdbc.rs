@@ -172,7 +172,14 @@ fn non_empty(s: &str) -> Option<String> {
 /// `//[user:pw@]host[:port][,host2...][/db][?params][;props]`, optionally
 /// preceded by a sub-sub-protocol such as MySQL's `loadbalance:`.
 fn authority_parts(kind: DbKind, rest: &str) -> Option<Parts> {
-    let after = &rest[rest.find("//")? + 2..];
+    let mut after = &rest[rest.find("//")? + 2..];
+    if kind != DbKind::Sqlserver {
+        // The credentials end at the last `@` before the path: a password may hold `;`, `,`
+        // or `:` (a URL's userinfo allows them), never an unencoded `/`, `?` or `#`. SQL
+        // Server URLs have none, and an `@` in their `;user=` property is no such end.
+        let path = after.find(['/', '?', '#']).unwrap_or(after.len());
+        after = after[..path].rfind('@').map_or(after, |i| &after[i + 1..]);
+    }
     let end = after.find(['/', '?', ';', '#']).unwrap_or(after.len());
     let authority = &after[..end];
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
@@ -227,19 +234,30 @@ fn oracle_parts(rest: &str) -> Option<Parts> {
         let db = tns_value(spec, "SERVICE_NAME").or_else(|| tns_value(spec, "SID"));
         return Some((host, port, db));
     }
-    let spec = spec.strip_prefix("//").unwrap_or(spec);
+    // EZConnect Plus may name the protocol: `tcp://host...`, `tcps://host...`.
+    let spec = match spec.split_once("://") {
+        Some((proto, s)) if proto.chars().all(|c| c.is_ascii_alphabetic()) => s,
+        _ => spec.strip_prefix("//").unwrap_or(spec),
+    };
     let spec = &spec[..spec.find('?').unwrap_or(spec.len())];
-    if let Some((hp, service)) = spec.split_once('/') {
-        let (host, port) = split_host_port(hp);
-        // EZConnect allows `/service:server_type`; the type is not a name.
-        let service = service.split(':').next().and_then(non_empty);
-        return Some((host, port, service));
+    // The host first, up to a `:` or `/` outside its brackets (an IPv6 address has colons).
+    let end = match spec.strip_prefix('[') {
+        Some(v6) => v6.find(']').map_or(spec.len(), |i| i + 2),
+        None => spec.find([':', '/']).unwrap_or(spec.len()),
+    };
+    let host = spec[..end].trim().to_owned();
+    let mut rest = &spec[end..];
+    let mut port = None;
+    if let Some(r) = rest.strip_prefix(':') {
+        let e = r.find([':', '/']).unwrap_or(r.len());
+        (port, rest) = (non_empty(&r[..e]), &r[e..]);
     }
-    let mut parts = spec.splitn(3, ':');
-    let host = parts.next().unwrap_or_default().trim().to_owned();
-    let port = parts.next().and_then(non_empty);
-    let sid = parts.next().and_then(non_empty);
-    Some((host, port, sid))
+    // `:sid`, or EZConnect's `/service`, which may go on with `:server_type` or `/instance`.
+    let db = match rest.strip_prefix('/') {
+        Some(service) => service.split([':', '/']).next().and_then(non_empty),
+        None => rest.strip_prefix(':').and_then(non_empty),
+    };
+    Some((host, port, db))
 }
 
 /// The value of `(KEY = value)` in a TNS descriptor, matched case-insensitively.
@@ -261,137 +279,7 @@ fn tns_value(spec: &str, key: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
+mod proptests;
 
-    /// Expected values as "kind host port database", `-` for `None`, so the
-    /// table stays one line per URL.
-    #[rstest]
-    #[case(
-        "jdbc:mysql://db1.example:3306/shop?useSSL=false",
-        "mysql db1.example 3306 shop"
-    )]
-    #[case("jdbc:mysql://db2.example/dw", "mysql db2.example 3306 dw")]
-    #[case("jdbc:mysql://db2.example:3307", "mysql db2.example 3307 -")]
-    #[case("jdbc:mysql://h:3306/?useSSL=false", "mysql h 3306 -")]
-    #[case(
-        "jdbc:mysql://trade:3306/${srcDb}?useSSL=false",
-        "mysql trade 3306 ${srcDb}"
-    )]
-    #[case("jdbc:mysql://${host}:${port}/${db}", "mysql ${host} ${port} ${db}")]
-    #[case("jdbc:mysql://$host/$db", "mysql $host - $db")]
-    #[case("jdbc:mysql://u:pw@h:3306/db", "mysql h 3306 db")]
-    #[case("jdbc:mysql://h1:3310,h2:3311/db", "mysql h1 3310 db")]
-    #[case("jdbc:mysql:loadbalance://h1,h2/db", "mysql h1 3306 db")]
-    #[case("jdbc:mysql://[::1]:3306/db", "mysql [::1] 3306 db")]
-    #[case("JDBC:MySQL://H:1/D", "mysql H 1 D")]
-    #[case("jdbc:mariadb://m.example:3307/x", "mariadb m.example 3307 x")]
-    #[case(
-        "jdbc:postgresql://pg.example:5432/billing",
-        "postgresql pg.example 5432 billing"
-    )]
-    #[case(
-        "jdbc:postgresql://pg/billing?sslmode=require",
-        "postgresql pg 5432 billing"
-    )]
-    #[case(
-        "jdbc:oracle:thin:@ora.example:1521:ORCL",
-        "oracle ora.example 1521 ORCL"
-    )]
-    #[case(
-        "jdbc:oracle:thin:@//crm-ora.example:1521/ERPPDB",
-        "oracle crm-ora.example 1521 ERPPDB"
-    )]
-    #[case("jdbc:oracle:thin:@//crm-ora/ERPPDB", "oracle crm-ora 1521 ERPPDB")]
-    #[case(
-        "jdbc:oracle:thin:@crm-ora:1522/ERPPDB:dedicated",
-        "oracle crm-ora 1522 ERPPDB"
-    )]
-    #[case("jdbc:oracle:thin:scott/ti@ger@ora:1521:ORCL", "oracle ora 1521 ORCL")]
-    #[case(
-        "jdbc:oracle:thin:@${oraHost}:${oraPort}:${sid}",
-        "oracle ${oraHost} ${oraPort} ${sid}"
-    )]
-    #[case(
-        "jdbc:oracle:thin:@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(host = scan.example)(PORT=1525))\
-         (CONNECT_DATA=(SERVICE_NAME=erp)))",
-        "oracle scan.example 1525 erp"
-    )]
-    #[case(
-        "jdbc:sqlserver://ms.example:1433;DatabaseName=sales",
-        "sqlserver ms.example 1433 sales"
-    )]
-    #[case(
-        "jdbc:sqlserver://ms;databaseName=sales;encrypt=true",
-        "sqlserver ms 1433 sales"
-    )]
-    #[case(
-        r"jdbc:sqlserver://ms\SQLEXPRESS:1434;database=x",
-        r"sqlserver ms\SQLEXPRESS 1434 x"
-    )]
-    #[case(
-        "jdbc:sqlserver://;serverName=ms;portNumber=1500;databaseName=d",
-        "sqlserver ms 1500 d"
-    )]
-    #[case(
-        "jdbc:clickhouse://ch.example:8123/default",
-        "other ch.example 8123 default"
-    )]
-    #[case("jdbc:hive2://hive.example", "other hive.example - -")]
-    fn jdbc_urls_are_understood(#[case] url: &str, #[case] expected: &str) {
-        let t = parse_jdbc_url(url).unwrap_or_else(|| panic!("{url} should parse"));
-        let shown = format!(
-            "{} {} {} {}",
-            t.kind,
-            t.host,
-            t.port.as_deref().unwrap_or("-"),
-            t.database.as_deref().unwrap_or("-")
-        );
-        assert_eq!(shown, expected, "{url}");
-    }
-
-    #[rstest]
-    #[case("")]
-    #[case("jdbc:")]
-    #[case("mysql://h:3306/db")]
-    #[case("${jdbcUrl}")]
-    #[case("jdbc:sqlite:/tmp/x.db")]
-    #[case("jdbc:mysql:///db")]
-    #[case("jdbc:oracle:thin:@")]
-    #[case("jdbc:oracle:thin:ora:1521:ORCL")]
-    #[case("jdb数据库://h/db")]
-    fn non_urls_give_none(#[case] url: &str) {
-        assert_eq!(parse_jdbc_url(url), None, "{url:?}");
-    }
-
-    #[rstest]
-    #[case("jdbc:mysql://h/db", Some(3306))]
-    #[case("jdbc:mysql://h:${p}/db", None)]
-    #[case("jdbc:hive2://h/db", None)]
-    fn port_number_only_for_real_ports(#[case] url: &str, #[case] expected: Option<u16>) {
-        assert_eq!(parse_jdbc_url(url).unwrap().port_number(), expected);
-    }
-
-    #[rstest]
-    #[case("mysqlreader", None)]
-    #[case("mysqlwriter", None)]
-    #[case("doriswriter", Some(DbKind::Doris))]
-    #[case("starrockswriter", Some(DbKind::Starrocks))]
-    #[case("StarRocksReader", Some(DbKind::Starrocks))]
-    #[case("selectdbwriter", Some(DbKind::Selectdb))]
-    #[case("oceanbasev10writer", Some(DbKind::Oceanbase))]
-    #[case("rdbmsreader", None)]
-    fn plugins_name_their_engine(#[case] plugin: &str, #[case] expected: Option<DbKind>) {
-        assert_eq!(DbKind::from_plugin(plugin), expected);
-    }
-
-    #[test]
-    fn kind_serializes_lowercase() {
-        let t = parse_jdbc_url("jdbc:sqlserver://ms;databaseName=d").unwrap();
-        assert_eq!(
-            serde_json::to_value(&t).unwrap(),
-            serde_json::json!({"kind": "sqlserver", "host": "ms", "port": "1433", "database": "d"})
-        );
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,9 @@ use anyhow::{bail, Context as _};
 use serde::Serialize;
 
 pub mod physical;
+mod until;
+
+pub use until::parse_until;
 
 use super::dbarchive;
 use super::mysql_full::DUMP_FILE;
@@ -14,7 +17,6 @@ use crate::catalog::{RunEnd, RunStatus};
 use crate::config::SourceKind;
 use crate::manifest::{Manifest, MANIFEST_FILE};
 use crate::repo::{Reader, Repo, Snapshot};
-use crate::source::mysql::dump::Coordinates;
 use crate::source::mysql::mydumper;
 use crate::source::mysql::replay::{self, Chain, Replay, Until};
 use crate::source::mysql::Server;
@@ -342,37 +344,6 @@ fn check_against_manifest(m: &Manifest, db: &str, counts: &[(String, u64)]) -> a
         }
     }
     Ok(())
-}
-
-/// The target of `--until T`, `--until-gtid G` or `--until-position FILE:POS` (at most one).
-pub fn parse_until(
-    until: Option<&str>,
-    gtid: Option<&str>,
-    position: Option<&str>,
-) -> anyhow::Result<Until> {
-    if let Some(t) = until {
-        let dt: jiff::civil::DateTime = t
-            .trim()
-            .parse()
-            .with_context(|| format!("--until `{t}`: use YYYY-MM-DD HH:MM:SS"))?;
-        let z = dt.to_zoned(jiff::tz::TimeZone::system())?;
-        return Ok(Until::Time(z.timestamp().as_second()));
-    }
-    if let Some(g) = gtid {
-        return Ok(Until::Gtid(g.parse().map_err(anyhow::Error::msg)?));
-    }
-    if let Some(p) = position {
-        let (file, pos) = p
-            .rsplit_once(':')
-            .context("--until-position takes FILE:POS")?;
-        return Ok(Until::Position(Coordinates {
-            file: file.into(),
-            position: pos
-                .parse()
-                .context("--until-position: POS must be a number")?,
-        }));
-    }
-    Ok(Until::Latest)
 }
 
 fn retarget(server: &mut Server, s: &str) -> anyhow::Result<()> {

@@ -48,9 +48,9 @@ impl std::str::FromStr for Gtid {
             return Err(bad());
         }
         Ok(Self {
-            domain: d.parse().map_err(|_| bad())?,
-            server: sv.parse().map_err(|_| bad())?,
-            seq: sq.parse().map_err(|_| bad())?,
+            domain: digits(d).ok_or_else(bad)?,
+            server: digits(sv).ok_or_else(bad)?,
+            seq: digits(sq).ok_or_else(bad)?,
         })
     }
 }
@@ -133,9 +133,18 @@ pub fn scan_more(seg: &mut Segment, tail: &[u8]) {
     }
 }
 
-/// The sequence number of a binlog file name (`mysql-bin.000042` -> 42).
+/// The sequence number of a binlog file name (`mysql-bin.000042` -> 42); `None` for a name
+/// without a base or whose suffix is not all digits.
 pub fn sequence(file: &str) -> Option<u64> {
-    file.rsplit_once('.')?.1.parse().ok()
+    let (base, n) = file.rsplit_once('.')?;
+    digits(n).filter(|_| !base.is_empty())
+}
+
+/// A number written in ASCII digits only: `str::parse` also takes a leading `+`, which no
+/// GTID or binlog name has, so `+1-2-3` would be read as `1-2-3`.
+fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    s.parse().ok().filter(|_| ok)
 }
 
 /// Finds holes in a list of archived files: every number between the first and the last must
@@ -163,6 +172,9 @@ pub fn with_sequence(file: &str, n: u64) -> String {
         None => format!("{file}.{n}"),
     }
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {
@@ -256,5 +268,23 @@ mod tests {
         assert_eq!("0-1-100".parse::<Gtid>().unwrap().seq, 100);
         assert!("0-1".parse::<Gtid>().is_err());
         assert_eq!(with_sequence("mysql-bin.000099", 100), "mysql-bin.000100");
+    }
+
+    /// Found by the property tests: `str::parse` takes a leading `+`, so these were read as
+    /// `0-1-100` and sequence 5 instead of refused; a name without a base had a sequence too.
+    #[rstest]
+    #[case("+0-1-100")]
+    #[case("0-+1-100")]
+    #[case("0-1-+100")]
+    fn a_signed_gtid_is_refused(#[case] text: &str) {
+        assert!(text.parse::<Gtid>().is_err(), "{text}");
+    }
+
+    #[rstest]
+    #[case("mysql-bin.+5")]
+    #[case(".000005")]
+    #[case("mysql-bin.")]
+    fn names_without_a_plain_sequence_have_none(#[case] name: &str) {
+        assert_eq!(sequence(name), None, "{name}");
     }
 }

@@ -147,6 +147,12 @@ pub enum ChainError {
         /// The next full after the missing part: targets from there on are restorable again.
         next_full: Option<i64>,
     },
+    #[error("binlog position {file}:{position} does not exist: {file} ends at byte {size} (its rotate event is archived); give a position inside it, or one of the next file")]
+    PositionPastEnd {
+        file: String,
+        position: u64,
+        size: u64,
+    },
 }
 
 fn hint(missing: &Missing, next_full: &Option<i64>) -> String {
@@ -179,6 +185,20 @@ pub fn plan(fulls: &[FullRef], cover: &Coverage, until: &Until) -> Result<Chain,
         restorable: walk.reaches,
         next_full,
     };
+    if let Until::Position(p) = until {
+        // A closed file is whole: a position past its end is a typo, not a target to round
+        // to the file's end (the walk would call the next file's start "reached").
+        let past = |f: &&ChainFile| {
+            sequence(&f.file) == sequence(&p.file) && f.closed && f.size < p.position
+        };
+        if let Some(f) = walk.files.iter().find(past) {
+            return Err(ChainError::PositionPastEnd {
+                file: p.file.clone(),
+                position: p.position,
+                size: f.size,
+            });
+        }
+    }
     if walk.reached {
         return Ok(walk.into_chain(full, until));
     }
@@ -447,5 +467,7 @@ pub fn local(t: i64) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -290,3 +290,24 @@ fn health_reports_the_window_and_every_hole() {
     );
     assert!(hole.to_string().contains("bin.000002"), "{hole}");
 }
+
+/// Found by the property tests: a position past the end of a closed file was "reached" at the
+/// next file's start, and the restore replayed the whole file as if the position existed.
+#[test]
+fn a_position_past_a_closed_file_is_refused() {
+    let (fulls, parts) = history();
+    let until = Until::Position(Coordinates {
+        file: "bin.000003".into(),
+        position: 1500,
+    });
+    let e = refused(&fulls, &parts, until);
+    assert_eq!(
+        e,
+        ChainError::PositionPastEnd {
+            file: "bin.000003".into(),
+            position: 1500,
+            size: 1000
+        }
+    );
+    assert!(e.to_string().contains("ends at byte 1000"), "{e}");
+}

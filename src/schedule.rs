@@ -13,6 +13,8 @@ mod fresh;
 pub mod load;
 mod mode;
 mod plan;
+#[cfg(test)]
+mod proptests;
 
 use std::time::Duration;
 

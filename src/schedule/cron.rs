@@ -56,8 +56,10 @@ impl CronExpr {
 
     /// The first slot strictly after `now`, in `now`'s time zone.
     pub fn next_after(&self, now: &Zoned) -> Result<Zoned, ScheduleError> {
+        // Slots are whole seconds: the first after `now` is the first after its second.
+        let (whole, _) = whole_second(now);
         self.cron
-            .find_next_occurrence(now, false)
+            .find_next_occurrence(&whole, false)
             .map_err(|e| self.evaluate_error(now, &e))
     }
 
@@ -72,7 +74,14 @@ impl CronExpr {
         t: &Zoned,
         inclusive: bool,
     ) -> Result<Option<Zoned>, ScheduleError> {
-        match self.cron.find_previous_occurrence(t, inclusive) {
+        // croner rounds a fraction of a second up, and in the repeated hour of a fall-back
+        // that turned 02:59:59.5+02:00 into a slot at 02:00+01:00, after `t`. Slots are whole
+        // seconds, so the last one before a fractional `t` is the last at or before its second.
+        let (whole, fraction) = whole_second(t);
+        match self
+            .cron
+            .find_previous_occurrence(&whole, inclusive || fraction)
+        {
             Ok(z) => Ok(Some(z)),
             Err(CronError::TimeSearchLimitExceeded) => Ok(None),
             Err(e) => Err(self.evaluate_error(t, &e)),
@@ -98,6 +107,18 @@ impl FromStr for CronExpr {
 impl fmt::Display for CronExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+/// `t` without its fraction of a second, and whether it had one.
+fn whole_second(t: &Zoned) -> (Zoned, bool) {
+    let ts = t.timestamp();
+    let fraction = ts.subsec_nanosecond() != 0;
+    // Floor, not truncation towards zero, for a time before 1970.
+    let second = ts.as_second() - i64::from(ts.subsec_nanosecond() < 0);
+    match jiff::Timestamp::from_second(second) {
+        Ok(w) => (w.to_zoned(t.time_zone().clone()), fraction),
+        Err(_) => (t.clone(), false),
     }
 }
 
@@ -205,6 +226,24 @@ mod tests {
             "{e}"
         );
         assert!(e.contains(part), "{e}");
+    }
+
+    /// Found by the property tests: in the last second of the first 02:xx of a fall-back,
+    /// croner gave 02:00+01:00, a slot after `now`, as the latest at or before it (so `due`
+    /// ran it early), and a slot strictly before a fractional `now` skipped its own second.
+    #[test]
+    fn a_fraction_of_a_second_is_no_later_slot() {
+        let now = at(2026, 10, 25, 2, 59, false)
+            .checked_add(jiff::SignedDuration::from_millis(59_500))
+            .unwrap();
+        let hourly = CronExpr::parse("0 * * * *").unwrap();
+        let got = hourly.latest_at_or_before(&now).unwrap().unwrap();
+        assert_eq!(got.strftime("%H:%M%:z").to_string(), "02:00+02:00");
+        let secondly = CronExpr::parse("* * * * * *").unwrap();
+        let got = secondly.before(&now, false).unwrap().unwrap();
+        assert_eq!(got.strftime("%H:%M:%S%:z").to_string(), "02:59:59+02:00");
+        let next = hourly.next_after(&now).unwrap();
+        assert_eq!(next.strftime("%H:%M%:z").to_string(), "02:00+01:00");
     }
 
     #[test]

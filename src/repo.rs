@@ -372,6 +372,10 @@ pub fn find_snapshot<'a>(
                 RepoError::NoSnapshot(source.map_or("latest".into(), |s| format!("latest:{s}")))
             });
     }
+    // Every id starts with "": an empty spec would pick a repository's only snapshot.
+    if spec.is_empty() {
+        return Err(RepoError::NoSnapshot(spec.into()));
+    }
     let matches: Vec<_> = snaps.iter().filter(|s| s.id.starts_with(spec)).collect();
     match matches.as_slice() {
         [one] => Ok(one),
@@ -379,3 +383,6 @@ pub fn find_snapshot<'a>(
         _ => Err(RepoError::AmbiguousSnapshot(spec.into())),
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -208,6 +208,7 @@ fn copy_history(state: &mut RepoState, catalog: &Catalog, name: &str) -> anyhow:
 fn disk_space(path: &Path) -> Option<Space> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain integers: all zeros is a valid value of it.
     let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is a valid NUL-terminated path and `s` a writable statvfs.
     if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {

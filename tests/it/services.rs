@@ -47,6 +47,8 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child) {
 
 /// Spawns a server that dies with the test process even if a test aborts without unwinding.
 fn spawn(cmd: &mut Command) -> Child {
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2),
+    // which is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -85,6 +87,7 @@ pub fn kill_tree(pid: u32) {
         i += 1;
     }
     for p in all {
+        // SAFETY: kill(2) has no memory preconditions; the pids are the tree just read.
         unsafe { libc::kill(p as i32, libc::SIGKILL) };
     }
 }

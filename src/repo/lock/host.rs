@@ -28,6 +28,7 @@ pub(super) fn user_name(uid: libc::uid_t) -> String {
     // SAFETY: an all-zero passwd is a valid out-parameter; `buf` outlives its use below.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result = std::ptr::null_mut();
+    // SAFETY: every pointer is to a live local of the right type, `buf.len()` is its size.
     let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
     if rc == 0 && !result.is_null() && !pwd.pw_name.is_null() {
         // SAFETY: getpwuid_r succeeded, so pw_name points to a C string inside `buf`.

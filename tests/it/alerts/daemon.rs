@@ -63,6 +63,7 @@ fn daemon_monitor_job_alerts_once() {
         schedule_runs(&env, "watch") >= after + 2
     });
     assert_eq!(http.at("/hook").len(), 1, "the daemon de-duplicates too");
+    // SAFETY: kill(2) on our own child, not yet reaped.
     unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
     let status = daemon.wait().unwrap();
     let log = fs::read_to_string(env.path("daemon.log")).unwrap();

@@ -42,6 +42,7 @@ impl Running {
     /// Sends SIGTERM; returns the exit code and how long the stop took.
     fn terminate(&mut self) -> (Option<i32>, Duration) {
         let t0 = Instant::now();
+        // SAFETY: kill(2) on our own child, not yet reaped.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         wait_until(
             "the archiver exits after SIGTERM",

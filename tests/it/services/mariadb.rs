@@ -92,6 +92,8 @@ impl MariaDb {
         std::thread::spawn(move || {
             let mut cmd = Command::new("mariadbd");
             cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+            // SAFETY: the closure runs in the forked child before exec and only calls
+            // prctl(2), which is async-signal-safe.
             unsafe {
                 cmd.pre_exec(|| {
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);

@@ -175,6 +175,7 @@ fn ctrl_c_mid_copy_leaves_no_ssh_and_the_next_copy_resumes() {
         .spawn()
         .unwrap();
     wait_until(120, "the copy to send packs", || pack_count(&nas) >= 2);
+    // SAFETY: kill(2) on our own child, not yet reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = Out::of(child.wait_with_output().unwrap(), &["copy"]);
     assert_eq!(out.code, 130, "{out}");

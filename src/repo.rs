@@ -6,6 +6,7 @@
 
 mod backup;
 mod copy;
+mod key;
 mod local;
 mod location;
 mod lock;
@@ -30,6 +31,7 @@ use rustic_core::{
 use serde::Serialize;
 
 pub use backup::{BackupRequest, BackupResult, Content, Stream};
+pub use key::RepoKey;
 pub use location::{BucketService, Location, LocationError};
 
 pub use self::opendal::{
@@ -247,6 +249,8 @@ impl Repo {
         // Kept to ask, if opening fails, whether there is a repository at all: rustic_core's
         // error for a missing config has no code, only a message that may change.
         let probe = repo.clone();
+        // The costly part (scrypt, by design): a job does it once per repository (`Site`).
+        tracing::debug!(repository = %spec.name, "deriving the repository key from its password");
         match repo.open(&Credentials::password(&spec.password.0)) {
             Ok(inner) => Ok(Self::wrap(spec, inner)),
             Err(e) if e.is_incorrect_password() => Err(RepoError::WrongPassword {

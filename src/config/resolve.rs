@@ -5,6 +5,7 @@
 
 mod remote;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -237,7 +238,22 @@ impl Config {
     }
 }
 
+/// What each `password-command` printed, by its text: it runs once per process (a daemon
+/// opens repositories again and again, in several sites), and the password stays in memory.
+static COMMAND_PASSWORDS: std::sync::Mutex<BTreeMap<String, Password>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
 fn run_password_command(name: &str, cmd: &str) -> anyhow::Result<Password> {
+    let known = || COMMAND_PASSWORDS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(pw) = known().get(cmd) {
+        return Ok(pw.clone());
+    }
+    let pw = run_password_command_once(name, cmd)?;
+    known().insert(cmd.to_string(), pw.clone());
+    Ok(pw)
+}
+
+fn run_password_command_once(name: &str, cmd: &str) -> anyhow::Result<Password> {
     let out = Command::new("sh")
         .arg("-c")
         .arg(cmd)
@@ -257,4 +273,27 @@ fn run_password_command(name: &str, cmd: &str) -> anyhow::Result<Password> {
         bail!("repository `{name}`: password-command printed nothing");
     }
     Ok(Password::new(pw))
+}
+
+#[cfg(test)]
+mod tests {
+    /// A daemon holds several sites (its own, the dashboard's, one per reload): the command
+    /// still runs once in the process.
+    #[test]
+    fn a_password_command_runs_once_per_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let text = format!(
+            "[repository.r]\nurl = \"/r\"\npassword-command = \"echo run >> {}; echo pw-once\"\n\n\
+             [source.s]\nkind = \"files\"\nroot = \"/s\"\n",
+            runs.display()
+        );
+        for _ in 0..3 {
+            let config = crate::config::parse(&text).unwrap();
+            let pw = config.repo_password("r", &config.repository["r"]).unwrap();
+            assert_eq!(pw.expose(), "pw-once");
+        }
+        let text = std::fs::read_to_string(&runs).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+    }
 }

@@ -39,7 +39,7 @@ pub fn forget(
     names
         .iter()
         .map(|name| {
-            let repo = Repo::open(&site.spec(name)?)?;
+            let repo = site.open(name)?;
             apply_retention(site, &repo, prune, dry_run)
         })
         .collect()

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::config::{self, Config, RepositoryConfig, SourceConfig};
-use crate::repo::{KeepRules, Password, Policy, Repo, RepoSpec};
+use crate::repo::{KeepRules, Password, Policy, Repo, RepoKey, RepoSpec};
 use crate::source::mysql::chain::BinlogChains;
 use crate::source::mysql::Server;
 
@@ -28,6 +28,8 @@ pub struct Site {
     /// How long a job waits for a conflicting repository lock.
     pub lock_wait: Duration,
     passwords: Mutex<HashMap<String, Password>>,
+    /// Each repository's key once derived: deriving it (scrypt) is what opening costs.
+    keys: Mutex<HashMap<String, RepoKey>>,
 }
 
 impl Site {
@@ -48,6 +50,7 @@ impl Site {
             progress: false,
             lock_wait: RepoSpec::DEFAULT_LOCK_WAIT,
             passwords: Mutex::default(),
+            keys: Mutex::default(),
         })
     }
 
@@ -103,15 +106,28 @@ impl Site {
 
     pub fn open_primary(&self) -> anyhow::Result<Repo> {
         let (name, _) = self.primary();
-        Ok(Repo::open(&self.spec(name)?)?)
+        self.open(name)
     }
 
     /// The repository named (a `--repo` flag), or the primary.
     pub fn open_repo(&self, name: Option<&str>) -> anyhow::Result<Repo> {
         match name {
-            Some(n) => Ok(Repo::open(&self.spec(n)?)?),
+            Some(n) => self.open(n),
             None => self.open_primary(),
         }
+    }
+
+    /// Opens a repository, deriving its key from the password the first time only.
+    pub fn open(&self, name: &str) -> anyhow::Result<Repo> {
+        let spec = self.spec(name)?;
+        let keys = || self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let known = keys().get(name).cloned();
+        let repo = match known {
+            Some(key) => Repo::open_with_key(&spec, &key)?,
+            None => Repo::open(&spec)?,
+        };
+        keys().insert(name.to_string(), repo.key());
+        Ok(repo)
     }
 
     /// A path from the config, relative to the config file's folder.

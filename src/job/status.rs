@@ -119,7 +119,7 @@ pub fn targets_section(site: &Site) -> anyhow::Result<TargetsReport> {
     let catalog = site.catalog()?;
     let now = jiff::Zoned::now();
     let (primary_name, _) = site.primary();
-    let primary = Repo::open(&site.spec(primary_name)?);
+    let primary = site.open(primary_name);
     let mut repositories = Vec::new();
     for (name, cfg) in &site.config.repository {
         let is_primary = name == primary_name;
@@ -134,9 +134,9 @@ pub fn targets_section(site: &Site) -> anyhow::Result<TargetsReport> {
             primary
                 .as_ref()
                 .map(|_| None)
-                .map_err(|e| anyhow::anyhow!("{e}"))
+                .map_err(|e| anyhow::anyhow!("{e:#}"))
         } else {
-            site.spec(name).and_then(|s| Ok(Repo::open(&s)?)).map(Some)
+            site.open(name).map(Some)
         };
         match opened {
             Err(e) => state.unreachable = Some(format!("{e:#}")),

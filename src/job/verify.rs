@@ -52,7 +52,7 @@ pub fn verify(
     let catalog = site.catalog()?;
     let mut outcomes = Vec::new();
     for name in names {
-        let repo = Repo::open(&site.spec(&name)?)?;
+        let repo = site.open(&name)?;
         let o = verify_repo(&repo, pct)?;
         record(&catalog, &o)?;
         outcomes.push(o);

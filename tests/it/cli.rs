@@ -221,3 +221,32 @@ fn an_empty_selection_hints_a_command_that_lists_the_snapshot() {
         "the hint writes nothing"
     );
 }
+
+/// `status` opens the primary for its sources and again for its repositories: the key is
+/// derived (scrypt) once, and a password-command runs once per process.
+#[test]
+fn status_derives_the_key_once_and_runs_the_password_command_once() {
+    let env = Env::new();
+    crate::util::put(&env.src().join("conf/a.json"), b"{}", 0o644);
+    let runs = env.path("command-runs");
+    let text = fs::read_to_string(env.config()).unwrap().replace(
+        "password-file = \"pw\"",
+        &format!(
+            "password-command = \"echo run >> {}; cat {}\"",
+            runs.display(),
+            env.path("pw").display()
+        ),
+    );
+    fs::write(env.config(), text).unwrap();
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+    fs::remove_file(&runs).unwrap();
+    let out = env.run(&["-vv", "status"]);
+    assert!(out.stdout.contains("main"), "{out}");
+    let derived = out
+        .stderr
+        .matches("deriving the repository key from its password")
+        .count();
+    assert_eq!(derived, 1, "{out}");
+    assert_eq!(fs::read_to_string(&runs).unwrap().lines().count(), 1);
+}

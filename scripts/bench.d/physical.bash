@@ -231,7 +231,7 @@ EOF
 
     # --- 1. physical full: dxbackup vs mariabackup | zstd
     log "physical fulls"
-    dbstep dxbackup backup "${dxp[@]}" backup phys
+    dbstep dxbackup backup "${dxp[@]}" -v backup phys
     record_size dxbackup backup "$DIR/phys-repo"
     mkdir -p "$DIR/mb-scratch"
     # shellcheck disable=SC2016 # expanded by the inner bash
@@ -247,7 +247,7 @@ EOF
     local served_json=$LOGDIR/dxbackup-restore.json
     # shellcheck disable=SC2016
     dbstep dxbackup restore bash -c 'out=$1; shift; "$@" >"$out"' bash "$served_json" \
-        "${dxp[@]}" -q --json restore-db phys --datadir "$DIR/restore-dx" --serve
+        "${dxp[@]}" -v --json restore-db phys --datadir "$DIR/restore-dx" --serve
     local served_port=""
     if [[ -s $served_json ]]; then
         read -r served_port PHYS_SERVED_PID < <(python3 -c '
@@ -340,8 +340,9 @@ EOF
     local dump_mb=$(($(stat -c %s "$dump") / 1048576)) gz_mb=$(($(stat -c %s "$DIR/dumps/tpch.sql.gz") / 1048576))
     rm -rf "$DIR/dumps/full"
 
-    # binlogs: writes before the chosen second and after it; the archiver runs meanwhile
-    "${dxr[@]}" binlog tpch --duration 25s >"$LOGDIR/dxrec-binlog.log" 2>&1 &
+    # binlogs: writes before the chosen second and after it; the archiver runs meanwhile and is
+    # stopped (SIGTERM: what was read is stored) once the writes after the second are in
+    "${dxr[@]}" binlog tpch --duration 900s >"$LOGDIR/dxrec-binlog.log" 2>&1 &
     ARCH_PID=$!
     sleep 4
     rootsql -e "INSERT INTO tpch.nation SELECT n_nationkey + 1000, CONCAT('before ', n_name), n_regionkey, n_comment FROM tpch.nation;
@@ -357,8 +358,10 @@ EOF
     sleep 1.5
     rootsql -e "DELETE FROM tpch.nation WHERE n_nationkey >= 1000; DELETE FROM tpch.region WHERE r_regionkey = 4;
                 INSERT INTO tpch.supplier SELECT s_suppkey + 10000000, s_name, s_address, s_nationkey, s_phone, s_acctbal, 'after' FROM tpch.supplier LIMIT 100"
-    log "recover: the chosen second is $until (${at_t[*]}); waiting for the archiver (--duration 25s)"
+    log "recover: the chosen second is $until (${at_t[*]}); stopping the archiver after its next flush"
+    sleep 3
     local rc=0
+    kill -TERM "$ARCH_PID" 2>/dev/null || true
     wait "$ARCH_PID" || rc=$?
     ARCH_PID=""
     ((rc == 0)) || { tail -n 5 "$LOGDIR/dxrec-binlog.log" >&2; die "dxbackup binlog exited $rc (see $LOGDIR/dxrec-binlog.log)"; }
@@ -411,6 +414,14 @@ EOF
     load_stats=$(awk '{ s += $2; n++; if ($2 > m) m = $2 } END { if (n) printf "mean %.2f, max %.2f over %d samples", s / n, m, n }' "$LOGDIR/loadavg.txt")
     local loaded=0
     awk -v c="$(nproc)" '{ s += $2; n++ } END { exit !(n && s / n > c) }' "$LOGDIR/loadavg.txt" && loaded=1
+    # where restore-db's time went (its -v log)
+    local ext prep phases=""
+    ext=$(sed -n 's/.*physical full extracted secs=\([0-9.]*\).*/\1/p' "$LOGDIR/dxbackup-restore.log" | head -n 1)
+    prep=$(sed -n 's/.*physical full prepared secs=\([0-9.]*\).*/\1/p' "$LOGDIR/dxbackup-restore.log" | head -n 1)
+    if [[ -n $ext && -n $prep ]]; then
+        phases=$(awk -v e="$ext" -v p="$prep" -v t="$(awk -F'\t' '$1 == "T" && $2 == "dxbackup" && $3 == "restore" { print $5 }' "$RESULTS")" \
+            'BEGIN { printf "extract (repository -> mbstream -x) %.1f s, mariabackup --prepare %.1f s, the rest %.1f s (repository open and plan, a private scratch mariadbd started, COUNT(*) of every table, stopped, the served mariadbd started)", e, p, t - e - p }')
+    fi
     local table
     table=$(awk -F'\t' -v sf="$SF" -v loaded="$loaded" '
         $1 == "T" { k = $2 SUBSEP $3; s[k] = $4; t[k] = $5; m[k] = $6 }
@@ -463,6 +474,7 @@ EOF
         echo "2. \`dxbackup restore-db phys --datadir DIR --serve\` (extract, prepare, a throwaway mariadbd, no binlogs archived for this source)"
         echo "   vs \`zstd -dc full.mbstream.zst | mbstream -x -C DIR; mariabackup --prepare --target-dir=DIR; mariadbd --datadir=DIR --skip-log-bin --innodb-buffer-pool-size=256M &\`"
         echo "   until \`SELECT 1\` answers (dxbackup's served server has the same settings); both checked by the row counts of the 8 tables"
+        [[ -z $phases ]] || echo "   dxbackup's time (its \`-v\` log): $phases"
         echo "3. \`dxbackup recover --from s3://... --endpoint MOTO --password-file pw --access-key-file keys --until T --datax-home DIR --into-server NEW --mysql-password-file dbpw\`"
         echo "   in a fresh HOME and state dir, no config (\`env -i\`), into an empty second mariadbd; the source: a files source (the DataX home,"
         echo "   $(du -sh "$DIR/datax-home" | cut -f1)) and the TPC-H database (\`driver = \"dump\"\` full + binlogs), backed up, archived, \`dxbackup copy --to s3\`"

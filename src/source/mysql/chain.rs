@@ -8,7 +8,9 @@
 
 mod cover;
 pub mod describe;
+mod health;
 pub mod merge;
+mod missing;
 mod retention;
 
 use serde::Serialize;
@@ -17,6 +19,8 @@ use super::binlog::{sequence, with_sequence, Gtid};
 use super::dump::Coordinates;
 
 pub use cover::{Coverage, FileCover, Hole, PartRef};
+pub use health::{health, Health, HoleReport};
+pub use missing::Missing;
 pub use retention::{binlog_fates, BinlogChains};
 
 /// Where a restore stops.
@@ -72,61 +76,6 @@ pub struct Chain {
     pub until: Until,
     /// The time of the last event the chain holds (or the full's time): what "latest" reaches.
     pub reaches: i64,
-}
-
-/// What is missing from the archive where a chain needed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Missing {
-    /// Bytes of a file are missing while later bytes are stored.
-    Hole { file: String, from: u64, to: u64 },
-    /// A whole file is missing while later files are stored.
-    File { file: String },
-    /// A file is stored only up to `from` (it never closed in the archive), while later files
-    /// are stored: its end is missing.
-    Rest { file: String, from: u64 },
-    /// The file holding the full's position is not stored up to that position (yet).
-    FullPosition {
-        file: String,
-        stored: u64,
-        needed: u64,
-    },
-    /// The archive simply ends: the archiver stopped or has not stored more yet.
-    End { file: String, stored: u64 },
-}
-
-impl Missing {
-    /// A hole (data lost) rather than the archive's end (data not yet stored).
-    pub fn is_hole(&self) -> bool {
-        !matches!(self, Missing::End { .. } | Missing::FullPosition { .. })
-    }
-}
-
-impl std::fmt::Display for Missing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Missing::Hole { file, from, to } => write!(
-                f,
-                "binlog {file} bytes {from}..{to} are missing from the archive (forgotten, or never stored)"
-            ),
-            Missing::File { file } => write!(
-                f,
-                "binlog {file} is missing from the archive (forgotten, or purged from the server before it was archived)"
-            ),
-            Missing::Rest { file, from } => write!(
-                f,
-                "binlog {file} from byte {from} to its end is missing from the archive (forgotten, or never stored), while later files are stored"
-            ),
-            Missing::FullPosition { file, stored, needed } => write!(
-                f,
-                "the full's position {file}:{needed} is not covered: the archive holds {stored} bytes of {file}"
-            ),
-            Missing::End { file, stored } => write!(
-                f,
-                "the binlog archive ends at {file} byte {stored} (the archiver stopped, or has not stored more yet)"
-            ),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -376,71 +325,6 @@ fn describe(until: &Until) -> String {
         Until::Time(t) => local(*t),
         Until::Gtid(g) => format!("GTID {g}"),
         Until::Position(p) => format!("{}:{}", p.file, p.position),
-    }
-}
-
-/// What a source's archive can restore: from the oldest full to the end of the archive, and
-/// the holes in between (each with the times it makes unreachable).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Health {
-    /// The oldest and the latest point restorable (unix seconds), when there is a full.
-    pub window: Option<(i64, i64)>,
-    pub holes: Vec<HoleReport>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HoleReport {
-    pub missing: Missing,
-    /// Full whose chain it breaks.
-    pub full: String,
-    /// Times after `from` up to `until` (the next full, or none: the end) cannot be restored.
-    pub from: i64,
-    pub until: Option<i64>,
-}
-
-impl std::fmt::Display for HoleReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let to = self.until.map_or("any later time".to_string(), |t| {
-            format!("{} (the next full)", local(t))
-        });
-        write!(
-            f,
-            "{}: points in time after {} up to {to} cannot be restored (chain of full {})",
-            self.missing,
-            local(self.from),
-            self.full
-        )
-    }
-}
-
-/// Walks the chain of every full to the end of the archive.
-pub fn health(fulls: &[FullRef], cover: &Coverage) -> Health {
-    let mut fulls: Vec<&FullRef> = fulls.iter().collect();
-    fulls.sort_by_key(|f| f.at);
-    let Some(oldest) = fulls.first() else {
-        return Health::default();
-    };
-    let mut holes = Vec::new();
-    let mut end = oldest.at;
-    for (i, f) in fulls.iter().enumerate() {
-        let w = walk(f, cover, &Until::Latest);
-        end = end.max(w.reaches);
-        if let Some(m) = w.stop.filter(Missing::is_hole) {
-            let next = fulls.get(i + 1).map(|n| n.at);
-            // Only the first full's report matters when several fulls share one broken stretch.
-            if !holes.iter().any(|h: &HoleReport| h.missing == m) {
-                holes.push(HoleReport {
-                    missing: m,
-                    full: f.short().to_string(),
-                    from: w.reaches,
-                    until: next,
-                });
-            }
-        }
-    }
-    Health {
-        window: Some((oldest.at, end)),
-        holes,
     }
 }
 

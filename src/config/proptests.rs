@@ -228,7 +228,11 @@ fn wrong(ty: Ty, pick: usize) -> &'static str {
 
 fn is_located(p: &Problem, file: &Path, key: &str, line: usize) -> bool {
     let shown = p.render(file);
-    p.key == key && p.line == Some(line) && shown.starts_with(&format!("dx.toml:{line}:"))
+    // What `config check` prints: `FILE:LINE:COL: KEY: message`.
+    p.key == key
+        && p.line == Some(line)
+        && shown.starts_with(&format!("dx.toml:{line}:"))
+        && shown.contains(&format!(": {key}: "))
 }
 
 proptest! {

@@ -296,6 +296,8 @@ pub enum ConfigCommand {
 
 /// Parses arguments, runs the command, returns the exit code.
 pub fn main() -> i32 {
+    // While this is the only thread: it sets an environment variable.
+    crate::repo::claim_ssh_control_dir();
     signals::install();
     let cli = Cli::parse();
     init_logging(&cli.global);

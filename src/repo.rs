@@ -35,8 +35,8 @@ pub use key::RepoKey;
 pub use location::{BucketService, Location, LocationError};
 
 pub use self::opendal::{
-    has_connections as remote_connections_open, shutdown as close_remote_connections, HostKeys,
-    RemoteOptions,
+    claim_control_dir as claim_ssh_control_dir, has_connections as remote_connections_open,
+    shutdown as close_remote_connections, HostKeys, RemoteOptions,
 };
 pub use copy::CopyResult;
 use lock::LockKind;

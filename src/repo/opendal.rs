@@ -11,6 +11,8 @@
 mod build;
 mod ssh;
 
+pub use ssh::claim_control_dir;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -97,8 +99,6 @@ pub(super) fn shared_backend(
     let key = format!("{name}\n{location:?}");
     let mut guard = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     if guard.is_none() {
-        // Before the runtime's threads exist: setting an environment variable is only safe
-        // while no other thread may read the environment.
         let control_dir = ssh::control_dir();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -6,14 +6,35 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Gives this process its own folder for the control sockets of the `ssh` masters that the
-/// SFTP service starts (the `openssh` crate puts them under `$XDG_STATE_HOME`), so that at
-/// exit every master left is known to be ours and can be told to exit.
-///
-/// Called once, before the first remote connection; dxbackup's own state folder was resolved
-/// earlier. Children started later (a password command) inherit the variable, harmlessly.
+/// This process's own folder for the control sockets of the `ssh` masters that the SFTP
+/// service starts, so that at exit every master left is known to be ours and can be told to
+/// exit.
+fn own_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("dxbackup-ssh-{}", std::process::id()))
+}
+
+/// Points the `openssh` crate, which puts its control sockets under `$XDG_STATE_HOME` and has
+/// no other way to be told through OpenDAL, at [`own_dir`]. Call first thing in `main`: the
+/// environment may only change while no other thread can read it (glibc's getenv takes no
+/// lock), and the daemon has threads. With more than one thread it changes nothing and
+/// returns false. Children inherit the variable, harmlessly.
+pub fn claim_control_dir() -> bool {
+    let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count());
+    if threads.ok() != Some(1) {
+        return false;
+    }
+    std::env::set_var("XDG_STATE_HOME", own_dir());
+    true
+}
+
+/// Creates the folder [`claim_control_dir`] named, before the first remote connection; `None`
+/// (sockets in openssh's default place) when it was not claimed or cannot be made.
 pub fn control_dir() -> Option<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("dxbackup-ssh-{}", std::process::id()));
+    let dir = own_dir();
+    if std::env::var_os("XDG_STATE_HOME").as_deref() != Some(dir.as_os_str()) {
+        tracing::debug!("ssh control sockets go to the default place: not claimed at start");
+        return None;
+    }
     let made = std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -25,7 +46,6 @@ pub fn control_dir() -> Option<PathBuf> {
         );
         return None;
     }
-    std::env::set_var("XDG_STATE_HOME", &dir);
     Some(dir)
 }
 
@@ -99,5 +119,20 @@ pub fn stop_strays(dir: &Path) {
         while !strays().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test harness runs tests on threads, as the daemon runs jobs: nothing may touch the
+    /// environment then.
+    #[test]
+    fn the_environment_is_left_alone_once_threads_exist() {
+        let before = std::env::var_os("XDG_STATE_HOME");
+        assert!(!claim_control_dir());
+        assert_eq!(control_dir(), None);
+        assert_eq!(std::env::var_os("XDG_STATE_HOME"), before);
     }
 }

@@ -55,9 +55,10 @@ pub enum DataxError {
 /// Whether a JSON object key holds a credential.
 ///
 /// Contract: true exactly when `key` ends, ignoring ASCII case, with
-/// `password` or `accessKey`. This is the rule of DataX's
-/// `Engine.filterSensitiveConfiguration`, kept identical so that what we mask
-/// is what DataX users already expect to be masked; it deliberately does not
+/// `password`, `accessKey`, `secret` or `secretKey`. The first two are the rule of DataX's
+/// `Engine.filterSensitiveConfiguration`, so what DataX users expect masked is masked; the
+/// last two are how the S3/COS-style reader and writer plugins name their credential
+/// (`secretKey`, `accessSecret`), which DataX's own rule misses. It deliberately does not
 /// guess further (`passwordFile` is not a secret, `dbPassword` is).
 pub fn is_secret_key(key: &str) -> bool {
     fn ends_with_ignore_case(key: &str, suffix: &str) -> bool {
@@ -65,7 +66,9 @@ pub fn is_secret_key(key: &str) -> bool {
         let (k, s) = (key.as_bytes(), suffix.as_bytes());
         k.len() >= s.len() && k[k.len() - s.len()..].eq_ignore_ascii_case(s)
     }
-    ends_with_ignore_case(key, "password") || ends_with_ignore_case(key, "accessKey")
+    ["password", "accessKey", "secret", "secretKey"]
+        .iter()
+        .any(|suffix| ends_with_ignore_case(key, suffix))
 }
 
 /// Replaces, in place and at any depth, the value of every secret key
@@ -218,6 +221,10 @@ mod tests {
     #[case("ossAccessKey", true)]
     #[case("accesskey", true)]
     #[case("accessId", false)]
+    #[case("secretKey", true)]
+    #[case("accessSecret", true)]
+    #[case("SECRET", true)]
+    #[case("secretId", false)]
     #[case("passwordFile", false)]
     #[case("username", false)]
     #[case("", false)]

@@ -1,6 +1,6 @@
 //! Property tests of the job JSON readers: any two documents diff without a panic, and no
-//! value under a secret key (`is_secret_key`: ends with `password` or `accessKey`, ASCII case
-//! ignored) ever reaches the diff, its JSON, or what `log --show` prints, at any depth, also
+//! value under a secret key (`is_secret_key`: ends with `password`, `accessKey`, `secret` or
+//! `secretKey`, ASCII case ignored) ever reaches the diff, its JSON, or what `log --show` prints, at any depth, also
 //! for job files that are not strict JSON.
 //!
 //! Secret values carry a `!` (or are the number 987654321) and nothing else generated does,
@@ -22,9 +22,9 @@ fn cases(n: u32) -> Cases {
     }
 }
 
-/// `password`/`accessKey` in any ASCII case, after any prefix (also a non-ASCII one).
+/// `password`/`accessKey`/`secret`/`secretKey` in any ASCII case, after any prefix (also a non-ASCII one).
 fn secret_key() -> impl Strategy<Value = String> {
-    let suffix = prop::sample::select(vec!["password", "accessKey"]);
+    let suffix = prop::sample::select(vec!["password", "accessKey", "secret", "secretKey"]);
     ("(|db|oss|x_|密码)", suffix, any::<u64>()).prop_map(|(prefix, s, case)| {
         let cased: String = s
             .chars()

@@ -83,7 +83,7 @@ pub fn history(site: &Site, path: &str, source: Option<&str>) -> anyhow::Result<
     Ok(versions)
 }
 
-/// JSON is shown with every password/accessKey masked; anything else as stored. A `.json`
+/// JSON is shown with every password/accessKey/secret masked; anything else as stored. A `.json`
 /// file that is not strict JSON (DataX's fastjson takes comments, single quotes, trailing
 /// commas) is masked as text: shown as stored, it would print its passwords.
 pub fn masked(path: &str, data: Vec<u8>) -> Vec<u8> {

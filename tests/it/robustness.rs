@@ -138,6 +138,19 @@ impl Op {
     }
 }
 
+const FIRST: [Op; 10] = [
+    Op::FilesBackup,
+    Op::Full,
+    Op::Binlog,
+    Op::Copy,
+    Op::Mark,
+    Op::FilesBackup,
+    Op::Forget,
+    Op::RestoreFiles,
+    Op::RestoreDb,
+    Op::Verify,
+];
+
 fn choose(rng: &mut Rng) -> Op {
     let total: u64 = WEIGHTS.iter().map(|w| w.1).sum();
     let mut x = rng.below(total);
@@ -231,15 +244,20 @@ fn random_operations_killed_at_random_moments_lose_nothing() {
         if rng.chance(0.5) {
             db.mutate(&mut rng);
         }
-        // The first steps make something to copy and restore.
-        let op = match i {
-            1 => Op::FilesBackup,
-            2 => Op::Full,
-            _ => choose(&mut rng),
+        // The first steps do each operation once (something to copy and restore first), so a
+        // short run covers them all; then chance decides.
+        let op = match FIRST.get(i - 1) {
+            Some(op) => *op,
+            None => choose(&mut rng),
         };
         let planned = fault_for(op, &mut rng, rate);
-        // After a fault, the next operation runs undisturbed and must succeed.
-        let fault = if after_fault { Fault::None } else { planned };
+        // After a fault, the next operation runs undisturbed and must succeed; so do the
+        // first ones, which leave something to copy and restore.
+        let fault = if after_fault || i <= FIRST.len() {
+            Fault::None
+        } else {
+            planned
+        };
         let key = op.name();
         let typical = *took.get(key).unwrap_or(&1500);
         let delay = rng.below(typical * 9 / 10);
@@ -318,6 +336,23 @@ fn random_operations_killed_at_random_moments_lose_nothing() {
     };
     let last = run::run(&mut w, calm, &["--json", "copy"]);
     assert!(last.ok(), "the final copy\n{}", last.out);
+    // Each kind of restore compared at least once, however chance went.
+    for n in 0..8 {
+        let has = |k: &str| stats.restores.contains_key(k);
+        if has("files") && has("mysql full") && has("mysql point in time") {
+            break;
+        }
+        let p = run::Plan {
+            step: i + 2 + n,
+            ..calm
+        };
+        let r = if n % 2 == 0 && !has("files") {
+            restore::files(&mut w, &m, &mut rng, &mut stats, p)
+        } else {
+            restore::database(&mut w, &m, &db, &mut rng, &mut stats, p)
+        };
+        r.unwrap_or_else(|e| panic!("final restore: {e}\n{stats}"));
+    }
     w.check_all(true)
         .unwrap_or_else(|e| panic!("final check: {e}"));
     nothing_lost(&w, &m, true).unwrap_or_else(|e| panic!("final: {e}"));
@@ -325,6 +360,12 @@ fn random_operations_killed_at_random_moments_lose_nothing() {
         "robustness: seed {seed}, {:.0} s\n{stats}",
         started.elapsed().as_secs_f64()
     );
+    for kind in ["files", "mysql full"] {
+        assert!(
+            stats.restores.contains_key(kind),
+            "no {kind} restore compared\n{stats}"
+        );
+    }
     assert!(
         stats.kills() >= min_faults,
         "only {} faults landed\n{stats}",

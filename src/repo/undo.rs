@@ -8,8 +8,11 @@
 //!   the failed operation, and the process exits under a write in flight.
 //!
 //! [`Undo`] sits between rustic and the backend: once the operation has failed, it refuses
-//! further writes, waits for those in flight (each removes its own temporary file when it
-//! fails), then removes the packs written since the last index or snapshot file.
+//! further writes and waits for those in flight (each removes its own temporary file when it
+//! fails). If a write failed for lack of space, it then removes the packs written since the
+//! last index or snapshot file. After any other failure (a network cut, Ctrl-C) they stay: the
+//! next copy indexes them and sends only the rest (`recover_interrupted`), a prune removes
+//! what stays unused.
 //!
 //! Why removing them is safe: a pack is only ever referred to through an index file, and
 //! another process can only use blobs it found in one. A pack finished before the operation
@@ -45,6 +48,8 @@ struct State {
     packs: Vec<(u64, Id, u64)>,
     /// The sequence number of the next pack recorded.
     next: u64,
+    /// A write failed because the disk (or the quota) is full.
+    out_of_space: bool,
 }
 
 impl Repo {
@@ -83,16 +88,20 @@ impl Undo {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The operation on `repository` failed: stops its writes, waits for those in flight and
-    /// removes the packs only it knows of. Errors are logged: the operation's own error is
-    /// the one to report.
+    /// The operation on `repository` failed: stops its writes, waits for those in flight and,
+    /// if the disk is full, removes the packs only it knows of. Errors are logged: the
+    /// operation's own error is the one to report.
     pub(super) fn abandon(&self, repository: &str) {
         let mut state = self.state();
         state.closed = true;
         while state.in_flight > 0 {
             state = self.idle.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        let packs = std::mem::take(&mut state.packs);
+        let packs = if state.out_of_space {
+            std::mem::take(&mut state.packs)
+        } else {
+            Vec::new()
+        };
         drop(state);
         let (mut removed, mut bytes) = (0usize, 0u64);
         for (_, id, size) in &packs {
@@ -183,7 +192,7 @@ impl WriteBackend for Undo {
         let mut state = self.state();
         state.in_flight -= 1;
         match (&result, tpe) {
-            (Err(_), _) => {}
+            (Err(e), _) => state.out_of_space |= no_space(e),
             (Ok(()), FileType::Pack) => {
                 let seq = state.next;
                 state.next += 1;
@@ -202,110 +211,20 @@ impl WriteBackend for Undo {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn local() -> (tempfile::TempDir, Arc<dyn WriteBackend>) {
-        let dir = tempfile::tempdir().unwrap();
-        let be = super::super::local::backend(dir.path().join("r").to_str().unwrap()).unwrap();
-        be.create().unwrap();
-        (dir, be)
-    }
-
-    fn write(be: &Undo, tpe: FileType) -> RusticResult<Id> {
-        let id = Id::random();
-        be.write_bytes(tpe, &id, false, Bytes::from("x").into())
-            .map(|()| id)
-    }
-
-    #[test]
-    fn abandon_removes_the_packs_no_index_written_since_names_and_refuses_more() {
-        let (_dir, be) = local();
-        let undo = Undo::wrap(be.clone());
-        let indexed = write(&undo, FileType::Pack).unwrap();
-        write(&undo, FileType::Index).unwrap();
-        let orphans = [
-            write(&undo, FileType::Pack).unwrap(),
-            write(&undo, FileType::Pack).unwrap(),
-        ];
-        undo.abandon("r");
-        assert_eq!(be.list(FileType::Pack).unwrap(), [indexed]);
-        assert!(orphans
-            .iter()
-            .all(|o| be.read_full(FileType::Pack, o).is_err()));
-        assert!(write(&undo, FileType::Pack).is_err(), "closed");
-        assert_eq!(be.list(FileType::Pack).unwrap(), [indexed]);
-    }
-
-    /// A backend whose index writes fail, as on a full disk.
-    #[derive(Debug)]
-    struct NoIndex(Arc<dyn WriteBackend>);
-
-    impl ReadBackend for NoIndex {
-        fn location(&self) -> String {
-            self.0.location()
-        }
-        fn list_with_size(&self, tpe: FileType) -> RusticResult<Vec<(Id, u32)>> {
-            self.0.list_with_size(tpe)
-        }
-        fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
-            self.0.read_full(tpe, id)
-        }
-        fn read_partial(
-            &self,
-            tpe: FileType,
-            id: &Id,
-            cacheable: bool,
-            offset: u32,
-            length: u32,
-        ) -> RusticResult<Bytes> {
-            self.0.read_partial(tpe, id, cacheable, offset, length)
-        }
-        fn warmup_path(&self, tpe: FileType, id: &Id) -> String {
-            self.0.warmup_path(tpe, id)
-        }
-    }
-
-    impl WriteBackend for NoIndex {
-        fn create(&self) -> RusticResult<()> {
-            self.0.create()
-        }
-        fn write_bytes(
-            &self,
-            tpe: FileType,
-            id: &Id,
-            cacheable: bool,
-            content: BytesList,
-        ) -> RusticResult<()> {
-            if tpe == FileType::Index {
-                return Err(RusticError::new(ErrorKind::InputOutput, "disk full"));
+/// Whether `e` comes down to ENOSPC or EDQUOT.
+fn no_space(e: &RusticError) -> bool {
+    use std::io::ErrorKind as Io;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if matches!(io.kind(), Io::StorageFull | Io::QuotaExceeded) {
+                return true;
             }
-            self.0.write_bytes(tpe, id, cacheable, content)
         }
-        fn remove(&self, tpe: FileType, id: &Id, cacheable: bool) -> RusticResult<()> {
-            self.0.remove(tpe, id, cacheable)
-        }
+        cause = c.source();
     }
-
-    #[test]
-    fn an_index_that_failed_to_be_written_names_no_pack() {
-        let (_dir, be) = local();
-        let undo = Undo::wrap(Arc::new(NoIndex(be.clone())));
-        write(&undo, FileType::Pack).unwrap();
-        assert!(write(&undo, FileType::Index).is_err());
-        undo.abandon("r");
-        assert_eq!(be.list(FileType::Pack).unwrap(), []);
-    }
-
-    #[test]
-    fn a_finished_operation_has_nothing_to_take_back() {
-        let (_dir, be) = local();
-        let undo = Undo::wrap(be.clone());
-        let pack = write(&undo, FileType::Pack).unwrap();
-        write(&undo, FileType::Index).unwrap();
-        write(&undo, FileType::Snapshot).unwrap();
-        undo.abandon("r");
-        assert_eq!(be.list(FileType::Pack).unwrap(), [pack]);
-    }
+    false
 }
+
+#[cfg(test)]
+mod tests;

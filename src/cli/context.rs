@@ -39,7 +39,8 @@ impl Ctx {
 /// when set, for root too (a root service may be given its own state dir this way); then
 /// `/var/lib/dxbackup` for root, `~/.local/state/dxbackup` for anyone else.
 pub fn default_state_dir() -> PathBuf {
-    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|x| !x.is_empty()) {
+    // As the user set it: main points the variable at the ssh control sockets' folder.
+    if let Some(x) = crate::repo::user_state_home().filter(|x| !x.is_empty()) {
         return PathBuf::from(x).join("dxbackup");
     }
     // SAFETY: geteuid has no preconditions and cannot fail.

@@ -11,7 +11,7 @@
 mod build;
 mod ssh;
 
-pub use ssh::claim_control_dir;
+pub use ssh::{claim_control_dir, user_state_home};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

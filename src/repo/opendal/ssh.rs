@@ -23,8 +23,22 @@ pub fn claim_control_dir() -> bool {
     if threads.ok() != Some(1) {
         return false;
     }
+    let _ = USER_STATE_HOME.set(std::env::var_os("XDG_STATE_HOME"));
     std::env::set_var("XDG_STATE_HOME", own_dir());
     true
+}
+
+/// `$XDG_STATE_HOME` as it was before [`claim_control_dir`] replaced it.
+static USER_STATE_HOME: std::sync::OnceLock<Option<std::ffi::OsString>> =
+    std::sync::OnceLock::new();
+
+/// `$XDG_STATE_HOME` as the user set it: dxbackup's default state folder is resolved from it,
+/// never from the control-socket folder this process put there.
+pub fn user_state_home() -> Option<std::ffi::OsString> {
+    match USER_STATE_HOME.get() {
+        Some(saved) => saved.clone(),
+        None => std::env::var_os("XDG_STATE_HOME"),
+    }
 }
 
 /// Creates the folder [`claim_control_dir`] named, before the first remote connection; `None`

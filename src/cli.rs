@@ -365,6 +365,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
+/// Log targets never shown below info (`-vv`, `DXBACKUP_LOG=debug`): they log secrets.
+const QUIET_BELOW_INFO: [&str; 1] = ["reqsign=info"];
+
 fn init_logging(g: &GlobalArgs) {
     let default = match (g.quiet, g.verbose) {
         (true, _) => "error",
@@ -372,8 +375,15 @@ fn init_logging(g: &GlobalArgs) {
         (_, 1) => "info,rustic_core=warn",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DXBACKUP_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("DXBACKUP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Libraries that print credentials in their debug lines stay at info whatever was asked:
+    // reqsign (the S3/OSS/COS signer) logs its credential providers with their keys.
+    for quiet in QUIET_BELOW_INFO {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

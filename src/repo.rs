@@ -36,7 +36,8 @@ pub use location::{BucketService, Location, LocationError};
 
 pub use self::opendal::{
     claim_control_dir as claim_ssh_control_dir, has_connections as remote_connections_open,
-    shutdown as close_remote_connections, user_state_home, HostKeys, RemoteOptions,
+    shutdown as close_remote_connections, user_state_home, user_state_home_for, HostKeys,
+    RemoteOptions,
 };
 pub use copy::CopyResult;
 use lock::LockKind;

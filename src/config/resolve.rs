@@ -254,7 +254,9 @@ fn run_password_command(name: &str, cmd: &str) -> anyhow::Result<Password> {
 }
 
 fn run_password_command_once(name: &str, cmd: &str) -> anyhow::Result<Password> {
-    let out = Command::new("sh")
+    let mut sh = Command::new("sh");
+    crate::repo::user_state_home_for(&mut sh);
+    let out = sh
         .arg("-c")
         .arg(cmd)
         .stdin(Stdio::null())

@@ -11,7 +11,7 @@
 mod build;
 mod ssh;
 
-pub use ssh::{claim_control_dir, user_state_home};
+pub use ssh::{claim_control_dir, user_state_home, user_state_home_for};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

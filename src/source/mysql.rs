@@ -295,6 +295,7 @@ pub fn spawn_tool(
 ) -> Result<(std::process::Child, std::thread::JoinHandle<String>)> {
     let tool = cmd.get_program().to_string_lossy().into_owned();
     die_with_parent(cmd);
+    crate::repo::user_state_home_for(cmd);
     let mut child = cmd
         .stdin(stdin)
         .stdout(stdout)

@@ -250,3 +250,24 @@ fn status_derives_the_key_once_and_runs_the_password_command_once() {
     assert_eq!(derived, 1, "{out}");
     assert_eq!(fs::read_to_string(&runs).unwrap().lines().count(), 1);
 }
+
+/// dxbackup points `$XDG_STATE_HOME` at its ssh control sockets' folder for the `openssh`
+/// crate; a password command it runs still sees the user's own value.
+#[test]
+fn a_password_command_sees_the_users_xdg_state_home() {
+    let env = Env::new();
+    let seen = env.path("seen");
+    let text = fs::read_to_string(env.config()).unwrap().replace(
+        "password-file = \"pw\"",
+        &format!(
+            "password-command = \"printf %s \\\"$XDG_STATE_HOME\\\" > {}; cat {}\"",
+            seen.display(),
+            env.path("pw").display()
+        ),
+    );
+    fs::write(env.config(), text).unwrap();
+    let home = env.path("xdg-state");
+    env.set_env("XDG_STATE_HOME", home.to_str().unwrap());
+    env.ok(&["init"]);
+    assert_eq!(fs::read_to_string(&seen).unwrap(), home.to_str().unwrap());
+}

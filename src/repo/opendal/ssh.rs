@@ -32,6 +32,17 @@ pub fn claim_control_dir() -> bool {
 static USER_STATE_HOME: std::sync::OnceLock<Option<std::ffi::OsString>> =
     std::sync::OnceLock::new();
 
+/// Gives a child process `$XDG_STATE_HOME` as the user set it (a password command or a tool
+/// that keeps state must not find the control-socket folder there).
+pub fn user_state_home_for(cmd: &mut std::process::Command) {
+    if let Some(saved) = USER_STATE_HOME.get() {
+        match saved {
+            Some(v) => cmd.env("XDG_STATE_HOME", v),
+            None => cmd.env_remove("XDG_STATE_HOME"),
+        };
+    }
+}
+
 /// `$XDG_STATE_HOME` as the user set it: dxbackup's default state folder is resolved from it,
 /// never from the control-socket folder this process put there.
 pub fn user_state_home() -> Option<std::ffi::OsString> {

@@ -151,7 +151,14 @@ pub fn targets_section(site: &Site) -> anyhow::Result<TargetsReport> {
                 if let (Some(t), Ok(p)) = (&target, &primary) {
                     let rules = site.retention_of(name);
                     match p.missing_in(t, site.policy(&rules), &now) {
-                        Ok(m) => state.behind = Some(m.len()),
+                        // A drill's RTO record is no backup: the next copy takes it along,
+                        // but a target without it yet holds every backup.
+                        Ok(m) => {
+                            let backups = m
+                                .iter()
+                                .filter(|s| s.kind.as_deref() != Some(super::rto::RTO_KIND));
+                            state.behind = Some(backups.count());
+                        }
                         Err(e) => state.unreachable = Some(e.to_string()),
                     }
                 }

@@ -214,8 +214,12 @@ fn run_copies_to_sftp_and_s3_and_restic_reads_every_copy() {
         assert_same_tree(&env.src(), &dest.join(root));
     }
 
-    // Both copies fresh and on three media, one off-site: the rule holds (and the source,
-    // drilled, is within its tier).
+    // Both copies fresh, verified and on three media, one off-site: the rule holds (and the
+    // source, drilled, is within its tier; the drill's RTO record, not yet copied, is no
+    // backup a target lacks).
+    for t in ["nas", "cloud"] {
+        env.ok(&["verify", "--repo", t]);
+    }
     env.ok(&["drill"]);
     let out = env.ok(&["status"]);
     assert!(out.stdout.contains("3-2-1 holds: 4 copies"), "{out}");

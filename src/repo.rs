@@ -4,6 +4,61 @@
 //! A dxbackup repository is a restic repository (format version 2): restic can list, check and
 //! restore it. Never write an object restic cannot read.
 
+/// `impl ReadBackend for $ty` handing every call to `self.inner`: the backends that wrap
+/// another one (our local writer, the undo of a failed write, the tests' faulty backend)
+/// change only how files are written.
+macro_rules! forward_read_backend {
+    ($ty:ty) => {
+        impl rustic_core::ReadBackend for $ty {
+            fn location(&self) -> String {
+                self.inner.location()
+            }
+            fn list_with_size(
+                &self,
+                tpe: rustic_core::FileType,
+            ) -> rustic_core::RusticResult<Vec<(rustic_core::Id, u32)>> {
+                self.inner.list_with_size(tpe)
+            }
+            fn list(
+                &self,
+                tpe: rustic_core::FileType,
+            ) -> rustic_core::RusticResult<Vec<rustic_core::Id>> {
+                self.inner.list(tpe)
+            }
+            fn read_full(
+                &self,
+                tpe: rustic_core::FileType,
+                id: &rustic_core::Id,
+            ) -> rustic_core::RusticResult<bytes::Bytes> {
+                self.inner.read_full(tpe, id)
+            }
+            fn read_partial(
+                &self,
+                tpe: rustic_core::FileType,
+                id: &rustic_core::Id,
+                cacheable: bool,
+                offset: u32,
+                length: u32,
+            ) -> rustic_core::RusticResult<bytes::Bytes> {
+                self.inner.read_partial(tpe, id, cacheable, offset, length)
+            }
+            fn warmup_path(&self, tpe: rustic_core::FileType, id: &rustic_core::Id) -> String {
+                self.inner.warmup_path(tpe, id)
+            }
+            fn needs_warm_up(&self) -> bool {
+                self.inner.needs_warm_up()
+            }
+            fn warm_up(
+                &self,
+                tpe: rustic_core::FileType,
+                id: &rustic_core::Id,
+            ) -> rustic_core::RusticResult<()> {
+                self.inner.warm_up(tpe, id)
+            }
+        }
+    };
+}
+
 mod backup;
 mod copy;
 mod key;
@@ -197,10 +252,14 @@ fn raw_backends(spec: &RepoSpec) -> Result<RepositoryBackends> {
 }
 
 fn backends(spec: &RepoSpec) -> Result<Repository<()>> {
-    let be = raw_backends(spec)?;
+    over(spec, &raw_backends(spec)?)
+}
+
+/// The repository of `spec` reached through `be` (its own backends, or a wrapper of them).
+fn over(spec: &RepoSpec, be: &RepositoryBackends) -> Result<Repository<()>> {
     // A cache only helps remote repositories; for local ones it would copy every tree twice.
     let opts = RepositoryOptions::default().no_cache(true);
-    Repository::new_with_progress(&opts, &be, progress::Bars(spec.progress))
+    Repository::new_with_progress(&opts, be, progress::Bars(spec.progress))
         .ctx(|| format!("cannot use repository `{}`", spec.name))
 }
 

@@ -8,18 +8,14 @@
 //! leaves packs no snapshot refers to; the next copy indexes and reuses them
 //! (`recover_interrupted`) or a prune removes them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use jiff::Zoned;
 use rustic_core::repofile::SnapshotFile;
-use rustic_core::{BytesList, FileType, Id, ReadBackend, Repository, RusticResult, WriteBackend};
+use rustic_core::{Repository, RusticResult};
 
 use super::lock::LockKind;
-use super::undo::Undo;
-use super::{plan_retention, raw_backends, Context, Policy, Repo, Result, Snapshot};
+use super::{plan_retention, Context, Policy, Repo, Result, Snapshot};
 
 /// What one copy did.
 #[derive(Debug, Clone)]
@@ -46,8 +42,7 @@ impl Repo {
         let _dst_lock = dst.lock(LockKind::Shared)?;
         let _src_lock = self.lock(LockKind::Shared)?;
         let start = Instant::now();
-        let written = Arc::new(AtomicU64::new(0));
-        let (target, undo) = dst.open_metered(written.clone())?;
+        let (target, undo) = dst.reopen_undoable()?;
         let (wanted, not_wanted) = self.wanted_by(policy, now)?;
         let missing = missing(&target, &wanted)
             .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?;
@@ -71,7 +66,7 @@ impl Repo {
             copied,
             present,
             not_wanted,
-            bytes: written.load(Ordering::Relaxed),
+            bytes: undo.written(),
             duration: start.elapsed(),
         })
     }
@@ -80,7 +75,7 @@ impl Repo {
     /// oldest first: how far `dst` is behind.
     pub fn missing_in(&self, dst: &Repo, policy: Policy<'_>, now: &Zoned) -> Result<Vec<Snapshot>> {
         let (wanted, _) = self.wanted_by(policy, now)?;
-        let (target, _) = dst.open_metered(Arc::default())?;
+        let target = dst.reopen()?;
         let mut out: Vec<Snapshot> = missing(&target, &wanted)
             .ctx(|| format!("cannot list the snapshots of `{}`", dst.name))?
             .iter()
@@ -108,20 +103,6 @@ impl Repo {
         let not_wanted = total - wanted.len();
         Ok((wanted, not_wanted))
     }
-
-    /// This repository opened again through a backend that counts the bytes written, and
-    /// whose writes a failed copy takes back (see `undo.rs`).
-    fn open_metered(
-        &self,
-        written: Arc<AtomicU64>,
-    ) -> Result<(Repository<rustic_core::OpenStatus>, Arc<Undo>)> {
-        let be = raw_backends(&self.spec)?;
-        let metered = Metered {
-            inner: be.repository(),
-            written,
-        };
-        self.open_through(Undo::wrap(Arc::new(metered)), be.repo_hot())
-    }
 }
 
 /// The snapshots of `wanted` that `target` does not hold yet.
@@ -135,66 +116,4 @@ fn missing(
         .filter(|c| c.relevant)
         .map(|c| c.sn)
         .collect())
-}
-
-/// A backend that counts what is written through it: copy throughput for the user.
-#[derive(Debug)]
-struct Metered {
-    inner: Arc<dyn WriteBackend>,
-    written: Arc<AtomicU64>,
-}
-
-impl ReadBackend for Metered {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    fn list_with_size(&self, tpe: FileType) -> RusticResult<Vec<(Id, u32)>> {
-        self.inner.list_with_size(tpe)
-    }
-    fn list(&self, tpe: FileType) -> RusticResult<Vec<Id>> {
-        self.inner.list(tpe)
-    }
-    fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
-        self.inner.read_full(tpe, id)
-    }
-    fn read_partial(
-        &self,
-        tpe: FileType,
-        id: &Id,
-        cacheable: bool,
-        offset: u32,
-        length: u32,
-    ) -> RusticResult<Bytes> {
-        self.inner.read_partial(tpe, id, cacheable, offset, length)
-    }
-    fn warmup_path(&self, tpe: FileType, id: &Id) -> String {
-        self.inner.warmup_path(tpe, id)
-    }
-    fn needs_warm_up(&self) -> bool {
-        self.inner.needs_warm_up()
-    }
-    fn warm_up(&self, tpe: FileType, id: &Id) -> RusticResult<()> {
-        self.inner.warm_up(tpe, id)
-    }
-}
-
-impl WriteBackend for Metered {
-    fn create(&self) -> RusticResult<()> {
-        self.inner.create()
-    }
-    fn write_bytes(
-        &self,
-        tpe: FileType,
-        id: &Id,
-        cacheable: bool,
-        content: BytesList,
-    ) -> RusticResult<()> {
-        let n = content.size() as u64;
-        self.inner.write_bytes(tpe, id, cacheable, content)?;
-        self.written.fetch_add(n, Ordering::Relaxed);
-        Ok(())
-    }
-    fn remove(&self, tpe: FileType, id: &Id, cacheable: bool) -> RusticResult<()> {
-        self.inner.remove(tpe, id, cacheable)
-    }
 }

@@ -14,8 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use rustic_backend::local::LocalBackend;
 use rustic_core::{
-    BytesList, ErrorKind, FileType, Id, ReadBackend, RusticError, RusticResult, WriteBackend,
-    ALL_FILE_TYPES,
+    BytesList, ErrorKind, FileType, Id, RusticError, RusticResult, WriteBackend, ALL_FILE_TYPES,
 };
 
 /// The modes restic gives a repository's files and folders (`backend.DefaultModes`), and those
@@ -133,33 +132,7 @@ pub(super) fn io_error(what: &str, path: &Path, err: std::io::Error) -> Box<Rust
         .attach_context("path", path.display().to_string())
 }
 
-impl ReadBackend for PrivateLocal {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    fn list_with_size(&self, tpe: FileType) -> RusticResult<Vec<(Id, u32)>> {
-        self.inner.list_with_size(tpe)
-    }
-    fn list(&self, tpe: FileType) -> RusticResult<Vec<Id>> {
-        self.inner.list(tpe)
-    }
-    fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
-        self.inner.read_full(tpe, id)
-    }
-    fn read_partial(
-        &self,
-        tpe: FileType,
-        id: &Id,
-        cacheable: bool,
-        offset: u32,
-        length: u32,
-    ) -> RusticResult<Bytes> {
-        self.inner.read_partial(tpe, id, cacheable, offset, length)
-    }
-    fn warmup_path(&self, tpe: FileType, id: &Id) -> String {
-        self.inner.warmup_path(tpe, id)
-    }
-}
+forward_read_backend!(PrivateLocal);
 
 impl WriteBackend for PrivateLocal {
     /// The root's missing parents are not the repository's: they get the umask's mode.

@@ -23,13 +23,12 @@
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use bytes::Bytes;
 use rustic_core::{
-    BytesList, Credentials, ErrorKind, FileType, Id, OpenStatus, ReadBackend, Repository,
-    RepositoryBackends, RepositoryOptions, RusticError, RusticResult, WriteBackend,
+    BytesList, Credentials, ErrorKind, FileType, Id, OpenStatus, Repository, RepositoryBackends,
+    RusticError, RusticResult, WriteBackend,
 };
 
-use super::{progress, raw_backends, Context, Repo, Result};
+use super::{raw_backends, Context, Repo, Result};
 
 /// A backend that remembers the packs an operation wrote, so a failed one can remove them.
 #[derive(Debug)]
@@ -50,27 +49,21 @@ struct State {
     next: u64,
     /// A write failed because the disk (or the quota) is full.
     out_of_space: bool,
+    /// Bytes of every file written (packs, index and snapshot files).
+    written: u64,
 }
 
 impl Repo {
     /// This repository opened again through an [`Undo`], for one write operation.
     pub(super) fn reopen_undoable(&self) -> Result<(Repository<OpenStatus>, Arc<Undo>)> {
         let be = raw_backends(&self.spec)?;
-        let (repo, undo) = self.open_through(Undo::wrap(be.repository()), be.repo_hot())?;
-        Ok((repo, undo))
-    }
-
-    /// This repository opened through `undo` (which wraps its backend, or a wrapper of it).
-    pub(super) fn open_through(
-        &self,
-        undo: Arc<Undo>,
-        hot: Option<Arc<dyn WriteBackend>>,
-    ) -> Result<(Repository<OpenStatus>, Arc<Undo>)> {
-        let be = RepositoryBackends::new(undo.clone(), hot);
-        let opts = RepositoryOptions::default().no_cache(true);
-        let repo = Repository::new_with_progress(&opts, &be, progress::Bars(self.spec.progress))
-            .and_then(|r| r.open(&Credentials::Masterkey(self.key.clone())))
-            .ctx(|| format!("cannot reopen repository `{}`", self.name))?;
+        let undo = Undo::wrap(be.repository());
+        let repo = super::over(
+            &self.spec,
+            &RepositoryBackends::new(undo.clone(), be.repo_hot()),
+        )?
+        .open(&Credentials::Masterkey(self.key.clone()))
+        .ctx(|| format!("cannot reopen repository `{}`", self.name))?;
         Ok((repo, undo))
     }
 }
@@ -82,6 +75,11 @@ impl Undo {
             state: Mutex::default(),
             idle: Condvar::new(),
         })
+    }
+
+    /// Bytes of the files written through this so far: a copy's throughput for the user.
+    pub(super) fn written(&self) -> u64 {
+        self.state().written
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -129,39 +127,7 @@ impl Undo {
     }
 }
 
-impl ReadBackend for Undo {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    fn list_with_size(&self, tpe: FileType) -> RusticResult<Vec<(Id, u32)>> {
-        self.inner.list_with_size(tpe)
-    }
-    fn list(&self, tpe: FileType) -> RusticResult<Vec<Id>> {
-        self.inner.list(tpe)
-    }
-    fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
-        self.inner.read_full(tpe, id)
-    }
-    fn read_partial(
-        &self,
-        tpe: FileType,
-        id: &Id,
-        cacheable: bool,
-        offset: u32,
-        length: u32,
-    ) -> RusticResult<Bytes> {
-        self.inner.read_partial(tpe, id, cacheable, offset, length)
-    }
-    fn warmup_path(&self, tpe: FileType, id: &Id) -> String {
-        self.inner.warmup_path(tpe, id)
-    }
-    fn needs_warm_up(&self) -> bool {
-        self.inner.needs_warm_up()
-    }
-    fn warm_up(&self, tpe: FileType, id: &Id) -> RusticResult<()> {
-        self.inner.warm_up(tpe, id)
-    }
-}
+forward_read_backend!(Undo);
 
 impl WriteBackend for Undo {
     fn create(&self) -> RusticResult<()> {
@@ -191,6 +157,9 @@ impl WriteBackend for Undo {
         let result = self.inner.write_bytes(tpe, id, cacheable, content);
         let mut state = self.state();
         state.in_flight -= 1;
+        if result.is_ok() {
+            state.written += size;
+        }
         match (&result, tpe) {
             (Err(e), _) => state.out_of_space |= no_space(e),
             (Ok(()), FileType::Pack) => {

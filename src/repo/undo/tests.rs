@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, OnceLock, Weak};
 
+use bytes::Bytes;
+
 use super::*;
 
 type Hook = Box<dyn Fn(FileType) -> RusticResult<()> + Send + Sync>;
@@ -19,30 +21,7 @@ impl std::fmt::Debug for Faulty {
     }
 }
 
-impl ReadBackend for Faulty {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    fn list_with_size(&self, tpe: FileType) -> RusticResult<Vec<(Id, u32)>> {
-        self.inner.list_with_size(tpe)
-    }
-    fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
-        self.inner.read_full(tpe, id)
-    }
-    fn read_partial(
-        &self,
-        tpe: FileType,
-        id: &Id,
-        cacheable: bool,
-        offset: u32,
-        length: u32,
-    ) -> RusticResult<Bytes> {
-        self.inner.read_partial(tpe, id, cacheable, offset, length)
-    }
-    fn warmup_path(&self, tpe: FileType, id: &Id) -> String {
-        self.inner.warmup_path(tpe, id)
-    }
-}
+forward_read_backend!(Faulty);
 
 impl WriteBackend for Faulty {
     fn create(&self) -> RusticResult<()> {

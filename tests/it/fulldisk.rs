@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use self::disk::{noise, SmallFs};
-use crate::util::{put, require_tool, restic, Env, Out};
+use crate::util::{put, require_tool, restic, restic_at, Env, Out};
 
 const MIB: u64 = 1 << 20;
 
@@ -58,24 +58,9 @@ fn assert_left_as_before(env: &Env, fs: &SmallFs, repo: &Path, before: u64) {
         "the failed run left {} KiB behind ({before} bytes used before, {used} after)",
         (used - before) / 1024
     );
-    let out = restic_on(env, repo, &["check"]);
+    let out = restic_at(env, repo, &["check"]);
     assert!(out.stdout.contains("no errors were found"), "{out}");
     assert!(!out.stdout.contains("additional files"), "{out}");
-}
-
-/// restic on a repository other than `env.repo()`; it must succeed.
-fn restic_on(env: &Env, repo: &Path, args: &[&str]) -> Out {
-    let out = std::process::Command::new("restic")
-        .arg("-r")
-        .arg(repo)
-        .args(args)
-        .env("RESTIC_PASSWORD_FILE", env.path("pw"))
-        .env("RESTIC_CACHE_DIR", env.path("restic-cache"))
-        .output()
-        .expect("spawn restic");
-    let out = Out::of(out, args);
-    assert_eq!(out.code, 0, "restic failed\n{out}");
-    out
 }
 
 fn status_json(env: &Env) -> serde_json::Value {
@@ -173,8 +158,8 @@ fn a_copy_into_a_full_disk_takes_back_what_it_wrote() {
 
     disk.unfill();
     env.ok(&["copy", "--to", "copy"]);
-    restic_on(&env, &copy, &["check", "--read-data"]);
-    let snaps = restic_on(&env, &copy, &["snapshots", "--json"]);
+    restic_at(&env, &copy, &["check", "--read-data"]);
+    let snaps = restic_at(&env, &copy, &["snapshots", "--json"]);
     assert_eq!(snaps.stdout.matches("\"id\"").count(), 1, "{snaps}");
 }
 

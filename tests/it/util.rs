@@ -265,9 +265,14 @@ pub fn file_via_restic(env: &Env, path: &str) -> String {
 
 /// Runs restic on the Env's repository; it must succeed.
 pub fn restic(env: &Env, args: &[&str]) -> Out {
+    restic_at(env, &env.repo(), args)
+}
+
+/// Runs restic on the repository at `repo`, with the Env's password; it must succeed.
+pub fn restic_at(env: &Env, repo: &Path, args: &[&str]) -> Out {
     let out = Command::new("restic")
         .arg("-r")
-        .arg(env.repo())
+        .arg(repo)
         .args(args)
         .env("RESTIC_PASSWORD_FILE", env.path("pw"))
         .env("RESTIC_CACHE_DIR", env.path("restic-cache"))

@@ -21,12 +21,13 @@ use browser::Browser;
 
 const HOOK_URL: &str = "https://hooks.example.com/services/T0/B0/hook-secret-path";
 
-/// A GET without credentials: the status and the body.
-fn raw_get(addr: &str, path: &str) -> (u16, String) {
+/// A GET, with the token as a Bearer when given: the status and the whole answer.
+pub(crate) fn http_get(addr: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let mut s = TcpStream::connect(addr).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut out = String::new();
@@ -41,7 +42,7 @@ fn raw_get(addr: &str, path: &str) -> (u16, String) {
 }
 
 /// The daemon, killed if the test fails before it stops it.
-struct Daemon(Option<Child>);
+pub(crate) struct Daemon(Option<Child>);
 
 impl Drop for Daemon {
     fn drop(&mut self) {
@@ -53,9 +54,14 @@ impl Drop for Daemon {
 }
 
 fn spawn_daemon(env: &Env) -> Daemon {
+    spawn_daemon_with(env, &[])
+}
+
+/// `dxbackup FLAGS... daemon`, its log in `daemon.log`.
+pub(crate) fn spawn_daemon_with(env: &Env, flags: &[&str]) -> Daemon {
     let log = fs::File::create(env.path("daemon.log")).unwrap();
     Daemon(Some(
-        env.cmd(&["daemon"])
+        env.cmd(&[flags, &["daemon"]].concat())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -64,7 +70,7 @@ fn spawn_daemon(env: &Env) -> Daemon {
 }
 
 /// Waits for the daemon's log to say where the dashboard listens.
-fn dashboard_addr(env: &Env) -> String {
+pub(crate) fn dashboard_addr(env: &Env) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let log = fs::read_to_string(env.path("daemon.log")).unwrap_or_default();
@@ -202,7 +208,7 @@ fn the_dashboard_in_a_real_browser() {
 
     // Without the token: 401 and no data, pages and API alike.
     for path in ["/", "/sources/db", "/runs", "/api/v1/overview", "/metrics"] {
-        let (status, body) = raw_get(&addr, path);
+        let (status, body) = http_get(&addr, path, None);
         assert_eq!(status, 401, "{path}\n{body}");
         assert!(
             !body.contains("data-source") && !body.contains("it_web"),

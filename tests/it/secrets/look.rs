@@ -3,51 +3,18 @@
 //! config stored in every snapshot.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use super::{assert_clean, WEB_TOKEN};
 use crate::util::{restic, Env};
-
-/// A GET with the token; the status and the whole answer.
-fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {WEB_TOKEN}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok());
-    (status.unwrap_or(0), out)
-}
+use crate::web::{dashboard_addr, http_get, spawn_daemon_with};
 
 /// The daemon with the dashboard (its archiver and observer at work), every page and API
 /// answer, and the daemon's own log.
 pub fn dashboard(env: &Env, markers: &[String]) {
     let log = env.path("daemon.log");
-    let mut daemon = env
-        .cmd(&["-vv", "daemon"])
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let addr = loop {
-        let text = fs::read_to_string(&log).unwrap_or_default();
-        if let Some(rest) = text.split("dashboard at http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-        if Instant::now() > deadline || daemon.try_wait().unwrap().is_some() {
-            let _ = daemon.kill();
-            panic!("no dashboard:\n{text}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let daemon = spawn_daemon_with(env, &["-vv"]);
+    let addr = dashboard_addr(env);
     let pages = [
         "/",
         "/sources/tree",
@@ -70,13 +37,12 @@ pub fn dashboard(env: &Env, markers: &[String]) {
     ];
     let mut statuses = Vec::new();
     for page in pages {
-        let (status, body) = get(&addr, page);
+        let (status, body) = http_get(&addr, page, Some(WEB_TOKEN));
         statuses.push((page, status));
         assert_clean(markers, &format!("page {page}"), &body);
     }
-    let _ = daemon.kill();
-    let _ = daemon.wait();
-    // The token opened them: a sweep of 401 pages would prove nothing.
+    drop(daemon); // killed, so its log is complete
+                  // The token opened them: a sweep of 401 pages would prove nothing.
     for page in ["/", "/config", "/api/v1/config", "/api/v1/overview"] {
         assert!(statuses.contains(&(page, 200)), "{statuses:?}");
     }

@@ -83,6 +83,22 @@ copy_wait_port() {
     copy_die "$what did not listen on 127.0.0.1:$port within 30 s"
 }
 
+# copy_cmdline SUBCOMMAND VAR...: the exact command for a results file: each VAR that is set,
+# as VAR=value (single-quoted when needed), then `scripts/bench SUBCOMMAND`
+copy_cmdline() {
+    local sub=$1 cmdline="" v
+    shift
+    for v in "$@"; do
+        [[ -n ${!v+x} ]] || continue
+        if [[ ${!v} =~ ^[A-Za-z0-9_./:,=+-]+$ ]]; then
+            cmdline+="$v=${!v} "
+        else
+            cmdline+="$v='${!v//\'/\'\\\'\'}' "
+        fi
+    done
+    printf '%s' "${cmdline}scripts/bench $sub"
+}
+
 # copy_kill_tree PID: SIGTERM a process and all its descendants (sshd forks one per connection)
 copy_kill_tree() {
     local pid=$1 all=("$1") i=0 child
@@ -493,16 +509,8 @@ cmd_copy() {
     [[ $seed =~ ^[0-9]+$ ]] || copy_die "BENCH_SEED must be an integer"
 
     # the exact command, for the results file
-    local cmdline="" v
-    for v in BENCH_COPY_MB BENCH_DIR BENCH_OUT BENCH_SEED BENCH_KEEP DXBACKUP_BIN; do
-        [[ -n ${!v+x} ]] || continue
-        if [[ ${!v} =~ ^[A-Za-z0-9_./:,=+-]+$ ]]; then
-            cmdline+="$v=${!v} "
-        else
-            cmdline+="$v='${!v//\'/\'\\\'\'}' "
-        fi
-    done
-    cmdline+="scripts/bench copy"
+    local cmdline
+    cmdline=$(copy_cmdline copy BENCH_COPY_MB BENCH_DIR BENCH_OUT BENCH_SEED BENCH_KEEP DXBACKUP_BIN)
 
     # --- dependencies (apt-get only what is missing)
     copy_ensure_pkgs python3:python3 restic:restic rclone:rclone /usr/bin/time:time \

@@ -62,6 +62,24 @@ db_cleanup() {
     fi
 }
 
+# db_workdir NAME [TOOLS_DIR]: make BENCH_DIR's work dir DIR (refuses / and a non-empty dir
+# without the .dxbench marker); sets OUT (BENCH_OUT or DIR/results-NAME.md), LOGDIR, RESULTS,
+# TOOLS_DIR (TOOLS_DIR if not empty, else DIR/tools) and SOCK
+db_workdir() {
+    mkdir -p "$DIR"
+    DIR=$(cd "$DIR" && pwd -P)
+    [[ $DIR != / ]] || die "BENCH_DIR must not be /"
+    if [[ ! -f $DIR/.dxbench && -n $(ls -A "$DIR") ]]; then
+        die "$DIR is not empty and was not created by scripts/bench (no .dxbench marker); pick another BENCH_DIR"
+    fi
+    touch "$DIR/.dxbench"
+    OUT=${BENCH_OUT:-$DIR/results-$1.md}
+    LOGDIR=$DIR/logs
+    RESULTS=$LOGDIR/results.tsv
+    TOOLS_DIR=${2:-$DIR/tools}
+    SOCK=$DIR/mysql/mariadbd.sock
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -185,15 +203,37 @@ generate_and_load() {
     log "dirty pages written out in $((SECONDS - t0))s ($dirty left)"
 }
 
-# verify_db TOOL OP DB: the 8 tables' row counts against the source's; drops DB afterwards
+# db_bench_user: the bench user (a random password, all privileges) on the server at SOCK and
+# its 0600 files: DIR/db-pw, DIR/pw (the repository password) and CNF = DIR/client.cnf (the
+# client option file, TCP to 127.0.0.1:PORT: the password never appears in any argv)
+db_bench_user() {
+    local dbpw
+    dbpw=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+    (
+        umask 077
+        printf '%s\n' "$dbpw" >"$DIR/db-pw"
+        printf 'dxbench-repo-password\n' >"$DIR/pw"
+        printf '[client]\nuser=bench\npassword=%s\nhost=127.0.0.1\nport=%s\nprotocol=TCP\n' "$dbpw" "$PORT" >"$DIR/client.cnf"
+    )
+    chmod 600 "$DIR/db-pw" "$DIR/pw" "$DIR/client.cnf"
+    # on stdin, not -e: not even the setup puts the password in an argv
+    rootsql <<<"CREATE USER 'bench'@'%' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'%';
+                CREATE USER 'bench'@'localhost' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'localhost';"
+    CNF=$DIR/client.cnf
+}
+
+# verify_db TOOL OP DB [PORT]: the 8 tables' row counts against the source's; drops DB
+# afterwards.  With PORT: on the server at 127.0.0.1:PORT (a restored one) as the bench user
+# (CNF) over TCP, and nothing dropped
 verify_db() {
-    local tool=$1 op=$2 db=$3 t want got bad=()
+    local tool=$1 op=$2 db=$3 port=${4:-} t want got bad=() sql=(rootsql)
+    [[ -z $port ]] || sql=(mariadb --defaults-extra-file="$CNF" --port="$port" --default-character-set=utf8mb4 -N -B)
     local status
     status=$(awk -F'\t' -v t="$tool" -v o="$op" '$1 == "T" && $2 == t && $3 == o { s = $4 } END { print s }' "$RESULTS")
     if [[ $status == OK || $status == WARN:1 ]]; then
         for t in "${SRC_COUNTS[@]}"; do
             want=${t#*=}
-            got=$(rootsql -e "SELECT COUNT(*) FROM \`$db\`.\`${t%%=*}\`" 2>/dev/null || echo missing)
+            got=$("${sql[@]}" -e "SELECT COUNT(*) FROM \`$db\`.\`${t%%=*}\`" 2>/dev/null || echo missing)
             [[ $got == "$want" ]] || bad+=("${t%%=*}: $got rows, source $want")
         done
         if [[ ${#bad[@]} -eq 0 ]]; then
@@ -205,7 +245,7 @@ verify_db() {
             log "$tool $op: FAIL: row counts differ: ${bad[*]}"
         fi
     fi
-    [[ $KEEP == 1 ]] || rootsql -e "DROP DATABASE IF EXISTS \`$db\`" || true
+    [[ -n $port || $KEEP == 1 ]] || rootsql -e "DROP DATABASE IF EXISTS \`$db\`" || true
 }
 
 # dbstep TOOL OP CMD...: measure; a failed restore does not skip the tool's other restores
@@ -244,17 +284,9 @@ cmd_db() {
     local flush_secs=${BASH_REMATCH[1]}
     [[ $BUFFER_POOL =~ ^[0-9]+[KMG]?$ ]] || die "BENCH_BUFFER_POOL must look like 1G or 512M"
 
-    local cmdline="" v
-    for v in BENCH_SF BENCH_DIR BENCH_OUT BENCH_PORT BENCH_BUFFER_POOL BENCH_LOAD_TPS BENCH_LOAD_SECS \
-             BENCH_LOAD_WORKERS BENCH_FLUSH BENCH_MYDUMPER_COMPRESS BENCH_KEEP DXBACKUP_BIN; do
-        [[ -n ${!v+x} ]] || continue
-        if [[ ${!v} =~ ^[A-Za-z0-9_./:,=+-]+$ ]]; then
-            cmdline+="$v=${!v} "
-        else
-            cmdline+="$v='${!v//\'/\'\\\'\'}' "
-        fi
-    done
-    cmdline+="scripts/bench db"
+    local cmdline
+    cmdline=$(copy_cmdline db BENCH_SF BENCH_DIR BENCH_OUT BENCH_PORT BENCH_BUFFER_POOL BENCH_LOAD_TPS \
+        BENCH_LOAD_SECS BENCH_LOAD_WORKERS BENCH_FLUSH BENCH_MYDUMPER_COMPRESS BENCH_KEEP DXBACKUP_BIN)
 
     # --- dependencies
     local specs=(python3:python3 gzip:gzip zcat:gzip
@@ -277,18 +309,7 @@ cmd_db() {
         die "$DX_BIN has no restore-db command (a build older than the mysql source?); rebuild it (cargo build --release) or set DXBACKUP_BIN"
 
     # --- work dir
-    mkdir -p "$DIR"
-    DIR=$(cd "$DIR" && pwd -P)
-    [[ $DIR != / ]] || die "BENCH_DIR must not be /"
-    if [[ ! -f $DIR/.dxbench && -n $(ls -A "$DIR") ]]; then
-        die "$DIR is not empty and was not created by scripts/bench (no .dxbench marker); pick another BENCH_DIR"
-    fi
-    touch "$DIR/.dxbench"
-    OUT=${BENCH_OUT:-$DIR/results-db.md}
-    LOGDIR=$DIR/logs
-    RESULTS=$LOGDIR/results.tsv
-    TOOLS_DIR=$DIR/tools
-    SOCK=$DIR/mysql/mariadbd.sock
+    db_workdir db
     DUMPS=$DIR/dumps
     BIG_PATHS=("$DIR/mysql" "$DIR/tpch-data" "$DUMPS" "$DIR/dx-repo" "$DIR/dx-state"
                "$DIR/dxm-repo" "$DIR/dxm-state"
@@ -324,19 +345,7 @@ cmd_db() {
     # --- server, data, user, configs
     start_server
     generate_and_load
-
-    local dbpw
-    dbpw=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-    printf '%s\n' "$dbpw" >"$DIR/db-pw"
-    printf 'dxbench-repo-password\n' >"$DIR/pw"
-    # the client option file: the password never appears in any argv
-    (umask 077 && printf '[client]\nuser=bench\npassword=%s\nhost=127.0.0.1\nport=%s\nprotocol=TCP\n' \
-        "$dbpw" "$PORT" >"$DIR/client.cnf")
-    chmod 600 "$DIR/db-pw" "$DIR/pw" "$DIR/client.cnf"
-    # on stdin, not -e: not even the setup puts the password in an argv
-    rootsql <<<"CREATE USER 'bench'@'%' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'%';
-                CREATE USER 'bench'@'localhost' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'localhost';"
-    CNF=$DIR/client.cnf
+    db_bench_user
     cat >"$DIR/dx.toml" <<EOF
 [repository.bench]
 url = "$DIR/dx-repo"

@@ -10,10 +10,10 @@
 #      HOME, no config) of a DataX home + the TPC-H database (a logical full) + its binlogs to a
 #      chosen second, into an empty second mariadbd, vs `zcat dump.sql.gz | mariadb` of the
 #      same dump into that server.
-# Sourced by scripts/bench after db.bash (start_server, generate_and_load, verify_db,
-# db_cleanup, free_port, rootsql, ensure_tpchgen), copy.sh (copy_start_moto, copy_s3,
-# copy_kill_tree) and restore.bash; uses the harness's log, die, ensure_tools, measure,
-# setup_step, record_size.
+# Sourced by scripts/bench after db.bash (db_workdir, start_server, generate_and_load,
+# db_bench_user, verify_db, db_cleanup, free_port, rootsql, ensure_tpchgen), copy.sh
+# (copy_cmdline, copy_start_moto, copy_s3, copy_kill_tree) and restore.bash (restore_dx_bin);
+# uses the harness's log, die, ensure_tools, measure, setup_step, record_size.
 
 physical_usage() {
     cat <<'EOF'
@@ -69,33 +69,6 @@ phys_cleanup() {
     db_cleanup
 }
 
-# phys_sql PORT ARGS...: the bench user over TCP on 127.0.0.1:PORT (a restored server)
-phys_sql() {
-    local port=$1
-    shift
-    mariadb --defaults-extra-file="$CNF" --port="$port" --default-character-set=utf8mb4 -N -B "$@"
-}
-
-# phys_verify_at TOOL OP PORT: tpch's 8 tables on the server at PORT against SRC_COUNTS
-phys_verify_at() {
-    local tool=$1 op=$2 port=$3 t want got bad=() status
-    status=$(awk -F'\t' -v t="$tool" -v o="$op" '$1 == "T" && $2 == t && $3 == o { s = $4 } END { print s }' "$RESULTS")
-    [[ $status == OK || $status == WARN:1 ]] || return 0
-    for t in "${SRC_COUNTS[@]}"; do
-        want=${t#*=}
-        got=$(phys_sql "$port" -e "SELECT COUNT(*) FROM tpch.\`${t%%=*}\`" 2>/dev/null || echo missing)
-        [[ $got == "$want" ]] || bad+=("${t%%=*}: $got rows, source $want")
-    done
-    if [[ ${#bad[@]} -eq 0 ]]; then
-        printf 'V\t%s\t%s\tOK\t\n' "$tool" "$op" >>"$RESULTS"
-        log "$tool $op: row counts of all ${#DB_TABLES[@]} tables match the source"
-    else
-        local IFS=';'
-        printf 'V\t%s\t%s\tFAIL\t%s\n' "$tool" "$op" "${bad[*]}" >>"$RESULTS"
-        log "$tool $op: FAIL: row counts differ: ${bad[*]}"
-    fi
-}
-
 # the empty server of the "new machine": start_server of db.bash on DIR/new, its own port
 phys_start_new_server() {
     local dir=$DIR port=$PORT sock=$SOCK pid=$SERVER_PID logdir=$LOGDIR
@@ -129,44 +102,20 @@ cmd_physical() {
     [[ $BUFFER_POOL =~ ^[0-9]+[KMG]?$ ]] || die "BENCH_BUFFER_POOL must look like 1G or 512M"
     [[ -d $datax_src ]] || die "BENCH_DATAX_HOME=$datax_src is not a folder"
 
-    local cmdline="" v
-    for v in BENCH_SF BENCH_DIR BENCH_OUT BENCH_PORT BENCH_BUFFER_POOL BENCH_KEEP BENCH_DATAX_HOME BENCH_TOOLS_DIR DXBACKUP_BIN; do
-        [[ -n ${!v+x} ]] || continue
-        if [[ ${!v} =~ ^[A-Za-z0-9_./:,=+-]+$ ]]; then
-            cmdline+="$v=${!v} "
-        else
-            cmdline+="$v='${!v//\'/\'\\\'\'}' "
-        fi
-    done
-    cmdline+="scripts/bench physical"
+    local cmdline
+    cmdline=$(copy_cmdline physical BENCH_SF BENCH_DIR BENCH_OUT BENCH_PORT BENCH_BUFFER_POOL BENCH_KEEP \
+        BENCH_DATAX_HOME BENCH_TOOLS_DIR DXBACKUP_BIN)
 
     ensure_tools python3:python3 gzip:gzip zcat:gzip zstd:zstd mariadbd:mariadb-server \
         mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-binlog:mariadb-client \
         mariabackup:mariadb-backup mbstream:mariadb-backup /usr/bin/time:time diff:diffutils
 
-    DX_BIN=${DXBACKUP_BIN:-$REPO_ROOT/target/release/dxbackup}
-    if [[ ! -x $DX_BIN ]]; then
-        [[ -z ${DXBACKUP_BIN:-} ]] || die "DXBACKUP_BIN=$DXBACKUP_BIN is not executable"
-        log "building dxbackup (cargo build --release)"
-        (cd "$REPO_ROOT" && cargo build --release) || die "cargo build --release failed"
-    fi
-    DX_BIN=$(realpath "$DX_BIN")
+    restore_dx_bin
     if ! "$DX_BIN" recover --help >/dev/null 2>&1 || ! "$DX_BIN" restore-db --help 2>/dev/null | grep -q -- --serve; then
         die "$DX_BIN has no recover or restore-db --serve; rebuild it (cargo build --release)"
     fi
 
-    mkdir -p "$DIR"
-    DIR=$(cd "$DIR" && pwd -P)
-    [[ $DIR != / ]] || die "BENCH_DIR must not be /"
-    if [[ ! -f $DIR/.dxbench && -n $(ls -A "$DIR") ]]; then
-        die "$DIR is not empty and was not created by scripts/bench (no .dxbench marker); pick another BENCH_DIR"
-    fi
-    touch "$DIR/.dxbench"
-    OUT=${BENCH_OUT:-$DIR/results-physical.md}
-    LOGDIR=$DIR/logs
-    RESULTS=$LOGDIR/results.tsv
-    TOOLS_DIR=${BENCH_TOOLS_DIR:-$DIR/tools}
-    SOCK=$DIR/mysql/mariadbd.sock
+    db_workdir physical "${BENCH_TOOLS_DIR:-}"
     BIG_PATHS=("$DIR/mysql" "$DIR/tpch-data" "$DIR/dumps" "$DIR/phys-repo" "$DIR/phys-state"
                "$DIR/dr-repo" "$DIR/dr-state" "$DIR/restore-dx" "$DIR/restore-hand" "$DIR/hand-run"
                "$DIR/mb-scratch" "$DIR/new" "$DIR/moto-tmp" "$DIR/datax-home" "$DIR/tmp")
@@ -202,18 +151,8 @@ cmd_physical() {
     # --- server, data, user
     start_server
     generate_and_load
-    local dbpw
-    dbpw=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-    (
-        umask 077
-        printf '%s\n' "$dbpw" >"$DIR/db-pw"
-        printf 'dxbench-repo-password\n' >"$DIR/pw"
-        printf '[client]\nuser=bench\npassword=%s\nhost=127.0.0.1\nport=%s\nprotocol=TCP\n' "$dbpw" "$PORT" >"$DIR/client.cnf"
-        printf 'AKIADXBENCHPHYS\ndxbench-physical-secret\n' >"$DIR/s3.keys"
-    )
-    rootsql <<<"CREATE USER 'bench'@'%' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'%';
-                CREATE USER 'bench'@'localhost' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'localhost';"
-    CNF=$DIR/client.cnf
+    db_bench_user
+    (umask 077 && printf 'AKIADXBENCHPHYS\ndxbench-physical-secret\n' >"$DIR/s3.keys")
     local src_mysql
     src_mysql=$(printf 'kind = "mysql"\nhost = "127.0.0.1"\nport = %s\nuser = "bench"\npassword-file = "%s"\ndatabases = ["tpch"]\n' "$PORT" "$DIR/db-pw")
     cat >"$DIR/phys.toml" <<EOF
@@ -256,7 +195,7 @@ p = json.load(open(sys.argv[1]))["physical"]
 print(p["port"], p["pid"])' "$served_json" 2>/dev/null) || true
     fi
     if [[ -n $served_port ]]; then
-        phys_verify_at dxbackup restore "$served_port"
+        verify_db dxbackup restore tpch "$served_port"
         phys_stop "$PHYS_SERVED_PID"
         PHYS_SERVED_PID=""
     else
@@ -285,7 +224,7 @@ print(p["port"], p["pid"])' "$served_json" 2>/dev/null) || true
             kill -0 $! 2>/dev/null || { echo "mariadbd exited, see $run/mysqld.log" >&2; exit 1; }
             sleep 0.1
         done' bash "$DIR/restore-hand" "$DIR/hand-run" "$hand_port" "$CNF" "$DIR/dumps/full.mbstream.zst" "${userarg[@]}"
-    phys_verify_at mariabackup restore "$hand_port"
+    verify_db mariabackup restore tpch "$hand_port"
     [[ -f $DIR/hand-run/mariadbd.pid ]] && phys_stop "$(cat "$DIR/hand-run/mariadbd.pid")"
     [[ $KEEP == 1 ]] || rm -rf "$DIR/restore-hand" "$DIR/dumps/full.mbstream.zst"
 

@@ -3,7 +3,8 @@
 # `zcat dump.gz | mariadb db`, on the same dump: dxbackup's own full of TPC-H is taken out of
 # the repository and gzipped once, then loaded three ways in one run, each into a fresh
 # database, each checked against the source's row counts.  Sourced by scripts/bench, after
-# db.bash (start_server, generate_and_load, verify_db, db_cleanup, ...).
+# db.bash (db_workdir, start_server, generate_and_load, db_bench_user, verify_db,
+# db_cleanup, ...).
 
 restore_usage() {
     cat <<'EOF'
@@ -17,6 +18,18 @@ environment (restore): BENCH_SF (1), BENCH_DIR (/tmp/dxbench-restore), BENCH_OUT
 EOF
 }
 
+# restore_dx_bin: DX_BIN = DXBACKUP_BIN or the release build (built if missing and
+# DXBACKUP_BIN is not set), as an absolute path
+restore_dx_bin() {
+    DX_BIN=${DXBACKUP_BIN:-$REPO_ROOT/target/release/dxbackup}
+    if [[ ! -x $DX_BIN ]]; then
+        [[ -z ${DXBACKUP_BIN:-} ]] || die "DXBACKUP_BIN=$DXBACKUP_BIN is not executable"
+        log "building dxbackup (cargo build --release)"
+        (cd "$REPO_ROOT" && cargo build --release) || die "cargo build --release failed"
+    fi
+    DX_BIN=$(realpath "$DX_BIN")
+}
+
 cmd_restore() {
     [[ $# -eq 0 ]] || { usage >&2; exit 2; }
     SF=${BENCH_SF:-1}
@@ -28,28 +41,11 @@ cmd_restore() {
     ensure_tools python3:python3 gzip:gzip zcat:gzip mariadbd:mariadb-server \
         mariadb-install-db:mariadb-server mariadb:mariadb-client /usr/bin/time:time
 
-    DX_BIN=${DXBACKUP_BIN:-$REPO_ROOT/target/release/dxbackup}
-    if [[ ! -x $DX_BIN ]]; then
-        [[ -z ${DXBACKUP_BIN:-} ]] || die "DXBACKUP_BIN=$DXBACKUP_BIN is not executable"
-        log "building dxbackup (cargo build --release)"
-        (cd "$REPO_ROOT" && cargo build --release) || die "cargo build --release failed"
-    fi
-    DX_BIN=$(realpath "$DX_BIN")
+    restore_dx_bin
     "$DX_BIN" restore-db --help 2>/dev/null | grep -q -- --jobs ||
         die "$DX_BIN has no restore-db --jobs; rebuild it (cargo build --release)"
 
-    mkdir -p "$DIR"
-    DIR=$(cd "$DIR" && pwd -P)
-    [[ $DIR != / ]] || die "BENCH_DIR must not be /"
-    if [[ ! -f $DIR/.dxbench && -n $(ls -A "$DIR") ]]; then
-        die "$DIR is not empty and was not created by scripts/bench (no .dxbench marker); pick another BENCH_DIR"
-    fi
-    touch "$DIR/.dxbench"
-    OUT=${BENCH_OUT:-$DIR/results-restore.md}
-    LOGDIR=$DIR/logs
-    RESULTS=$LOGDIR/results.tsv
-    TOOLS_DIR=${BENCH_TOOLS_DIR:-$DIR/tools}
-    SOCK=$DIR/mysql/mariadbd.sock
+    db_workdir restore "${BENCH_TOOLS_DIR:-}"
     BIG_PATHS=("$DIR/mysql" "$DIR/tpch-data" "$DIR/dumps" "$DIR/dx-repo" "$DIR/dx-state")
     rm -rf "${BIG_PATHS[@]}" "$LOGDIR"
     mkdir -p "$LOGDIR" "$TOOLS_DIR" "$DIR/dumps"
@@ -64,16 +60,7 @@ cmd_restore() {
 
     start_server
     generate_and_load
-    local dbpw
-    dbpw=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-    printf '%s\n' "$dbpw" >"$DIR/db-pw"
-    printf 'dxbench-repo-password\n' >"$DIR/pw"
-    (umask 077 && printf '[client]\nuser=bench\npassword=%s\nhost=127.0.0.1\nport=%s\nprotocol=TCP\n' \
-        "$dbpw" "$PORT" >"$DIR/client.cnf")
-    chmod 600 "$DIR/db-pw" "$DIR/pw"
-    rootsql <<<"CREATE USER 'bench'@'%' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'%';
-                CREATE USER 'bench'@'localhost' IDENTIFIED BY '$dbpw'; GRANT ALL ON *.* TO 'bench'@'localhost';"
-    CNF=$DIR/client.cnf
+    db_bench_user
     cat >"$DIR/dx.toml" <<EOF
 [repository.bench]
 url = "$DIR/dx-repo"

@@ -53,7 +53,7 @@ def worker(idx, args, start_at, q):
             break
         if target > now:
             time.sleep(target - now)
-        cur.execute("INSERT INTO t (w, n, client_ts, pad) VALUES (%s, %s, %s, %s)",
+        cur.execute("INSERT INTO `%s` (w, n, client_ts, pad) VALUES (%%s, %%s, %%s, %%s)" % args.table,
                     (idx, n, time.time(), pad))
         conn.commit()
         if n % args.sample_every == 0:
@@ -198,6 +198,7 @@ def main():
     lo.add_argument("--user", default="bench")
     lo.add_argument("--password-file", required=True)
     lo.add_argument("--database", default="bench_load")
+    lo.add_argument("--table", default="t")
     lo.add_argument("--tps", type=float, default=1500)
     lo.add_argument("--seconds", type=float, default=30)
     lo.add_argument("--workers", type=int, default=4)

@@ -27,7 +27,9 @@ physical_usage() {
 environment (physical): BENCH_SF (1), BENCH_DIR (/tmp/dxbench-physical), BENCH_OUT
   (<dir>/results-physical.md), BENCH_PORT, BENCH_BUFFER_POOL (1G), BENCH_KEEP,
   DXBACKUP_BIN, BENCH_TOOLS_DIR (<dir>/tools: tpchgen-cli) as for db and restore;
-  BENCH_DATAX_HOME (<repo>/examples/datax-home) the DataX home backed up and recovered
+  BENCH_DATAX_HOME (<repo>/examples/datax-home) the DataX home backed up and recovered;
+  BENCH_LOAD_TPS (1000) and BENCH_LOAD_SECS (300; 0: none) the write load archived as binlogs
+  before the chosen second
 EOF
 }
 
@@ -46,6 +48,11 @@ phys_stop() {
 
 phys_cleanup() {
     local pid f
+    if [[ -n ${ARCHP_PID:-} ]]; then
+        kill -TERM "$ARCHP_PID" 2>/dev/null || true
+        wait "$ARCHP_PID" 2>/dev/null || true
+        ARCHP_PID=""
+    fi
     if [[ -n ${PHYS_SAMPLER_PID:-} ]]; then
         kill -TERM "$PHYS_SAMPLER_PID" 2>/dev/null || true
         wait "$PHYS_SAMPLER_PID" 2>/dev/null || true
@@ -97,6 +104,11 @@ cmd_physical() {
     DIR=${BENCH_DIR:-/tmp/dxbench-physical}
     KEEP=${BENCH_KEEP:-0}
     BUFFER_POOL=${BENCH_BUFFER_POOL:-1G}
+    # the recovers' binlogs: a paced write load while both archivers run (issue 12: 5 minutes
+    # at 1,000 tx/s); BENCH_LOAD_SECS=0 skips it
+    WLOAD_TPS=${BENCH_LOAD_TPS:-1000}
+    WLOAD_SECS=${BENCH_LOAD_SECS:-300}
+    WLOAD_DONE="none"
     local datax_src=${BENCH_DATAX_HOME:-$REPO_ROOT/examples/datax-home}
     [[ $SF =~ ^[0-9]*\.?[0-9]+$ ]] || die "BENCH_SF must be a positive number, got '$SF'"
     [[ $BUFFER_POOL =~ ^[0-9]+[KMG]?$ ]] || die "BENCH_BUFFER_POOL must look like 1G or 512M"
@@ -104,7 +116,7 @@ cmd_physical() {
 
     local cmdline
     cmdline=$(copy_cmdline physical BENCH_SF BENCH_DIR BENCH_OUT BENCH_PORT BENCH_BUFFER_POOL BENCH_KEEP \
-        BENCH_DATAX_HOME BENCH_TOOLS_DIR DXBACKUP_BIN)
+        BENCH_DATAX_HOME BENCH_TOOLS_DIR BENCH_LOAD_TPS BENCH_LOAD_SECS DXBACKUP_BIN)
 
     ensure_tools python3:python3 gzip:gzip zcat:gzip zstd:zstd mariadbd:mariadb-server \
         mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-binlog:mariadb-client \
@@ -128,7 +140,7 @@ cmd_physical() {
     rm -rf "${BIG_PATHS[@]}" "$LOGDIR"
     mkdir -p "$LOGDIR" "$TOOLS_DIR" "$DIR/dumps" "$DIR/tmp"
     : >"$RESULTS"
-    ARCH_PID="" SERVER_PID="" PHYS_SERVED_PID="" PHYS_NEW_PID="" PHYS_SAMPLER_PID="" COPY_MOTO_PID=""
+    ARCH_PID="" ARCHP_PID="" SERVER_PID="" PHYS_SERVED_PID="" PHYS_NEW_PID="" PHYS_SAMPLER_PID="" COPY_MOTO_PID=""
     trap phys_cleanup EXIT
     trap 'exit 130' INT TERM
     # mariabackup's and dxbackup's scratch folders (TMPDIR) on the work dir's disk
@@ -140,6 +152,7 @@ cmd_physical() {
     ((avail_kb > need_kb)) || die "need ~$((need_kb / 1024 / 1024)) GB free in $DIR, have $((avail_kb / 1024 / 1024)) GB"
 
     ensure_tpchgen
+    ((WLOAD_SECS == 0)) || ensure_pymysql
     PORT=${BENCH_PORT:-$(free_port)}
     [[ $PORT =~ ^[0-9]+$ ]] || die "BENCH_PORT must be a port number"
     declare -gA BROKEN=()
@@ -264,10 +277,19 @@ $src_mysql
 binlog-flush = "1s"
 tier = "critical"
 EOF
+    # the same two sources with a physical full (driver = "mariabackup"), in their own
+    # repositories: recovered the fast way in step 4
+    sed -e "s#$DIR/dr-repo#$DIR/drp-repo#" -e 's#dxbackup/etl-01#dxbackup/etl-02#' \
+        -e 's#^binlog-flush = "1s"#driver = "mariabackup"\nbinlog-flush = "1s"#' "$DIR/dr.toml" >"$DIR/drp.toml"
+    # the write load's table (step 3's binlogs), in the database recovered
+    rootsql -e 'CREATE TABLE tpch.load_t (id BIGINT AUTO_INCREMENT PRIMARY KEY, w INT NOT NULL, n INT NOT NULL, client_ts DOUBLE NOT NULL, pad VARCHAR(100) NOT NULL) ENGINE=InnoDB'
     local dxr=(env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$DX_BIN" -c "$DIR/dr.toml" --state-dir "$DIR/dr-state")
+    local dxrp=(env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$DX_BIN" -c "$DIR/drp.toml" --state-dir "$DIR/drp-state")
     setup_step dxrec init "${dxr[@]}" init
     setup_step dxrec backup "${dxr[@]}" backup
-    [[ -z ${BROKEN[dxrec]:-} ]] || die "the recover setup failed (see $LOGDIR/dxrec-*.log)"
+    setup_step dxrecp init "${dxrp[@]}" init
+    setup_step dxrecp backup "${dxrp[@]}" backup
+    [[ -z ${BROKEN[dxrec]:-} && -z ${BROKEN[dxrecp]:-} ]] || die "the recover setup failed (see $LOGDIR/dxrec*-*.log)"
     # the seed's dump of the same full: taken out of the repository (before any
     # binlog snapshot is the latest), gzipped once
     setup_step dxrec extract "${dxr[@]}" restore latest:tpch --target "$DIR/dumps/full"
@@ -281,9 +303,21 @@ EOF
 
     # binlogs: writes before the chosen second and after it; the archiver runs meanwhile and is
     # stopped (SIGTERM: what was read is stored) once the writes after the second are in
-    "${dxr[@]}" binlog tpch --duration 900s >"$LOGDIR/dxrec-binlog.log" 2>&1 &
+    "${dxr[@]}" binlog tpch --duration 3600s >"$LOGDIR/dxrec-binlog.log" 2>&1 &
     ARCH_PID=$!
+    "${dxrp[@]}" binlog tpch --duration 3600s >"$LOGDIR/dxrecp-binlog.log" 2>&1 &
+    ARCHP_PID=$!
     sleep 4
+    if ((WLOAD_SECS > 0)); then
+        log "recover: write load, $WLOAD_TPS tx/s for ${WLOAD_SECS}s into tpch.load_t (archived by both)"
+        local load_json
+        load_json=$("$VENV_PY" "$HELPERS/db_load.py" load --port "$PORT" --password-file "$DIR/db-pw" \
+            --database tpch --table load_t --tps "$WLOAD_TPS" --seconds "$WLOAD_SECS" --workers 4 \
+            --out "$LOGDIR/load-samples.tsv" 2>"$LOGDIR/load-client.log") ||
+            { tail -n 5 "$LOGDIR/load-client.log" >&2; die "the write load failed (see $LOGDIR/load-client.log)"; }
+        WLOAD_DONE=$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print("%d transactions in %.0f s (%.0f tx/s)" % (d["transactions"], d["seconds"], d["tps"]))' "$load_json")
+        log "write load: $WLOAD_DONE"
+    fi
     rootsql -e "INSERT INTO tpch.nation SELECT n_nationkey + 1000, CONCAT('before ', n_name), n_regionkey, n_comment FROM tpch.nation;
                 UPDATE tpch.orders SET o_comment = 'changed before the chosen second' WHERE o_orderkey % 100 = 0;
                 DELETE FROM tpch.lineitem WHERE l_orderkey % 50 = 1"
@@ -291,7 +325,7 @@ EOF
     local until
     until=$(date '+%Y-%m-%d %H:%M:%S')
     local t at_t=()
-    for t in "${DB_TABLES[@]}"; do
+    for t in "${DB_TABLES[@]}" load_t; do
         at_t+=("$t=$(rootsql -e "SELECT COUNT(*) FROM tpch.$t")")
     done
     sleep 1.5
@@ -304,9 +338,14 @@ EOF
     wait "$ARCH_PID" || rc=$?
     ARCH_PID=""
     ((rc == 0)) || { tail -n 5 "$LOGDIR/dxrec-binlog.log" >&2; die "dxbackup binlog exited $rc (see $LOGDIR/dxrec-binlog.log)"; }
+    kill -TERM "$ARCHP_PID" 2>/dev/null || true
+    wait "$ARCHP_PID" || rc=$?
+    ARCHP_PID=""
+    ((rc == 0)) || { tail -n 5 "$LOGDIR/dxrecp-binlog.log" >&2; die "dxbackup binlog exited $rc (see $LOGDIR/dxrecp-binlog.log)"; }
     local copy_t0=$SECONDS
     setup_step dxrec copy "${dxr[@]}" copy --to s3
-    [[ -z ${BROKEN[dxrec]:-} ]] || die "dxbackup copy to S3 failed (see $LOGDIR/dxrec-copy.log)"
+    setup_step dxrecp copy "${dxrp[@]}" copy --to s3
+    [[ -z ${BROKEN[dxrec]:-} && -z ${BROKEN[dxrecp]:-} ]] || die "dxbackup copy to S3 failed (see $LOGDIR/dxrec*-copy.log)"
     local copy_secs=$((SECONDS - copy_t0)) s3_bytes
     read -r s3_bytes _ < <(copy_s3 size bench-dr dxbackup/etl-01 || echo "0 0")
     log "copied to S3 in ${copy_secs}s ($((s3_bytes / 1048576)) MB)"
@@ -342,6 +381,52 @@ EOF
         'set -o pipefail; { echo "SET SESSION sql_log_bin = 0;"; zcat "$2"; } | mariadb --defaults-extra-file="$1" --port="$3" --batch --binary-mode --default-character-set=utf8mb4 tpch_zcat' \
         bash "$CNF" "$DIR/dumps/tpch.sql.gz" "$PHYS_NEW_PORT"
     SOCK=$PHYS_NEW_SOCK verify_db zcat recover tpch_zcat
+
+    # --- 4. recover of the physical full + the same binlogs from S3 alone, served
+    log "recover (physical): the DataX home and the server's data directory, from S3 alone"
+    local newphome=$DIR/new/home-phys rec_json=$LOGDIR/dxbackup-recover-phys.json
+    mkdir -p "$newphome"
+    cp "$DIR/pw" "$newphome/pw"
+    cp "$DIR/s3.keys" "$newphome/keys"
+    # shellcheck disable=SC2016
+    dbstep dxbackup recover-phys bash -c 'out=$1; shift; "$@" >"$out"' bash "$rec_json" \
+        env -i -C "$newphome" "PATH=$PATH" "HOME=$newphome" "TMPDIR=$TMPDIR" ${TZ:+"TZ=$TZ"} \
+        "$DX_BIN" --state-dir "$newphome/state" --json recover --from s3://bench-dr/dxbackup/etl-02 \
+        --endpoint "$COPY_S3_ENDPOINT" --region us-east-1 --password-file pw --access-key-file keys \
+        --until "$until" --datax-home "$DIR/new/opt-datax-p" --mysql-datadir "$DIR/new/phys-datadir" --serve
+    local rec_port=""
+    if [[ -s $rec_json ]]; then
+        read -r rec_port PHYS_SERVED_PID < <(python3 -c '
+import json, sys
+def find(v):
+    if isinstance(v, dict):
+        if isinstance(v.get("port"), int) and isinstance(v.get("pid"), int):
+            return v
+        v = list(v.values())
+    if isinstance(v, list):
+        for x in v:
+            r = find(x)
+            if r:
+                return r
+    return None
+p = find(json.load(open(sys.argv[1])))
+print(p["port"], p["pid"])' "$rec_json" 2>/dev/null) || true
+    fi
+    SRC_COUNTS=("${at_t[@]}")
+    if [[ -n $rec_port ]]; then
+        verify_db dxbackup recover-phys tpch "$rec_port"
+        phys_stop "$PHYS_SERVED_PID"
+        PHYS_SERVED_PID=""
+    else
+        printf 'V\tdxbackup\trecover-phys\tFAIL\tno served port in the --json output\n' >>"$RESULTS"
+        log "dxbackup recover (physical): no served port in $rec_json"
+    fi
+    SRC_COUNTS=("${src_counts[@]}")
+    if diff -r "$DIR/datax-home" "$DIR/new/opt-datax-p" >"$LOGDIR/datax-p.diff" 2>&1; then
+        printf 'V\tdxbackup\trecover-phys-datax\tOK\t\n' >>"$RESULTS"
+    else
+        printf 'V\tdxbackup\trecover-phys-datax\tFAIL\t%s\n' "$(wc -l <"$LOGDIR/datax-p.diff") differences, see $LOGDIR/datax-p.diff" >>"$RESULTS"
+    fi
 
     kill -TERM "$PHYS_SAMPLER_PID" 2>/dev/null || true
     wait "$PHYS_SAMPLER_PID" 2>/dev/null || true
@@ -388,6 +473,7 @@ EOF
             printf "| 1. physical full | %s | %s | %s | - | dxbackup <= 1.3x: %s |\n", cell(D SUBSEP "backup"), cell(M SUBSEP "backup"), ratio(D SUBSEP "backup", M SUBSEP "backup"), rel(D SUBSEP "backup", M SUBSEP "backup", 1.3)
             printf "| size | %.1f MB (repository) | %.1f MB (.mbstream.zst) | %s | - | - |\n", z[D SUBSEP "backup"] / 1048576, z[M SUBSEP "backup"] / 1048576, (z[M SUBSEP "backup"] > 0) ? sprintf("%.2f", z[D SUBSEP "backup"] / z[M SUBSEP "backup"]) : "-"
             printf "| 2. physical restore, until the server answers | %s | %s | %s | %s; %s | <= 15 s: %s |\n", cell(D SUBSEP "restore"), cell(M SUBSEP "restore"), ratio(D SUBSEP "restore", M SUBSEP "restore"), v[D SUBSEP "restore"], v[M SUBSEP "restore"], abs(D SUBSEP "restore", 15)
+            printf "| 4. recover from S3, physical full (DataX home + server + binlogs to a second, served) vs zcat \\| mariadb | %s | %s | %s | %s, DataX home %s; %s | <= 60 s: %s |\n", cell(D SUBSEP "recover-phys"), cell(Z SUBSEP "recover"), ratio(D SUBSEP "recover-phys", Z SUBSEP "recover"), v[D SUBSEP "recover-phys"], v[D SUBSEP "recover-phys-datax"], v[Z SUBSEP "recover"], abs(D SUBSEP "recover-phys", 60)
             printf "| 3. recover from S3 (DataX home + database + binlogs to a second) vs zcat \\| mariadb | %s | %s | %s | %s, DataX home %s; %s | <= 60 s: %s |\n", cell(D SUBSEP "recover"), cell(Z SUBSEP "recover"), ratio(D SUBSEP "recover", Z SUBSEP "recover"), v[D SUBSEP "recover"], v[D SUBSEP "recover-datax"], v[Z SUBSEP "recover"], abs(D SUBSEP "recover", 60)
         }' "$RESULTS")
     {
@@ -400,6 +486,7 @@ EOF
         echo "- server: $(mariadbd --version | sed 's/^mariadbd *//'); $(mariabackup --version 2>&1 | head -n 1)"
         echo "- dxbackup: $("$DX_BIN" --version 2>/dev/null | head -n 1) ($DX_BIN, built $(date -u -r "$DX_BIN" '+%Y-%m-%d %H:%M UTC'))"
         echo "- data: TPC-H SF $SF, ${SRC_ROWS} rows (InnoDB estimate), $((DB_BYTES / 1048576)) MB InnoDB data + indexes; the logical full's dump: $dump_mb MB of SQL, $gz_mb MB gzipped (gzip -1); S3 copy: $((s3_bytes / 1048576)) MB, copied in ${copy_secs}s"
+        echo "- write load while both archivers ran (db_load.py, 4 PyMySQL connections, single-row INSERT + COMMIT into tpch.load_t): $WLOAD_DONE"
         echo "- recover target: --until \"$until\" (writes before it and after it, archived by \`dxbackup binlog\`); at that second: ${at_t[*]}"
         echo "- total bench time: $((SECONDS - started))s"
         echo

@@ -251,7 +251,10 @@ fn play_into(
         chain.until.clone(),
         jobs,
     )
-    .and_then(|()| Ok(replay::row_counts(server, into)?));
+    .and_then(|()| {
+        let jobs = jobs.unwrap_or_else(|| crate::source::mysql::connections(8));
+        Ok(replay::row_counts(server, into, jobs)?)
+    });
     result.map_err(|e| match replay::abandon(server, into, target) {
         Ok(note) => e.context(note),
         Err(drop_err) => e.context(format!(

@@ -180,7 +180,7 @@ fn place(
         let server = sandbox.server();
         let mut tables = Vec::new();
         for db in &pos.databases {
-            for (t, n) in replay::row_counts(&server, db)? {
+            for (t, n) in replay::row_counts(&server, db, crate::source::mysql::connections(8))? {
                 tables.push((format!("{db}.{t}"), n));
             }
         }

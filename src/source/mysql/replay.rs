@@ -131,25 +131,42 @@ fn play_binlogs(r: &Replay<'_>, sink: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-/// Row counts of every base table of a database.
-pub fn row_counts(server: &Server, db: &str) -> Result<Vec<(String, u64)>> {
-    let mut conn = server.connect()?;
-    let tables: Vec<String> = conn
+/// Row counts of every base table of a database, counted on up to `jobs` connections at
+/// once, the biggest tables first: on TPC-H SF 1 one session took about 25 s, nearly all of it
+/// `lineitem`, which now starts at once while the others are counted beside it.
+pub fn row_counts(server: &Server, db: &str, jobs: usize) -> Result<Vec<(String, u64)>> {
+    let tables: Vec<String> = server
+        .connect()?
         .exec(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY DATA_LENGTH + INDEX_LENGTH DESC, TABLE_NAME",
             (db,),
         )
         .map_err(server.query_err("listing restored tables"))?;
-    tables
-        .into_iter()
-        .map(|t| {
+    let next = std::sync::Mutex::new(tables.into_iter());
+    let count = || -> Result<Vec<(String, u64)>> {
+        let mut conn = server.connect()?;
+        let mut done = Vec::new();
+        loop {
+            let Some(t) = next.lock().unwrap_or_else(|p| p.into_inner()).next() else {
+                return Ok(done);
+            };
             let n: u64 = conn
                 .query_first(format!("SELECT COUNT(*) FROM {}.{}", ident(db), ident(&t)))
                 .map_err(server.query_err(format!("counting {t}")))?
                 .unwrap_or(0);
-            Ok((t, n))
-        })
-        .collect()
+            done.push((t, n));
+        }
+    };
+    let mut counts = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs.max(1)).map(|_| s.spawn(count)).collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a row-count thread panicked"))
+            .collect::<Result<Vec<_>>>()
+    })?
+    .concat();
+    counts.sort();
+    Ok(counts)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ fn physical_env(db: &MariaDb) -> Env {
 }
 
 /// SQL against a restored server on 127.0.0.1:`port`, as the source's own user.
-fn sql_at(port: u16, sql: &str) -> String {
+pub(crate) fn sql_at(port: u16, sql: &str) -> String {
     let out = Command::new("mariadb")
         .args(["--no-defaults", "-h127.0.0.1", "-N", "-B"])
         .arg(format!("-P{port}"))
@@ -40,7 +40,7 @@ fn sql_at(port: u16, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn fingerprint_at(port: u16, db: &str) -> Vec<String> {
+pub(crate) fn fingerprint_at(port: u16, db: &str) -> Vec<String> {
     sql_at(port, &format!("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='{db}' AND TABLE_TYPE='BASE TABLE' ORDER BY 1"))
         .lines()
         .map(|t| {

@@ -173,3 +173,94 @@ fn recover_from_the_s3_copy_alone_brings_back_the_datax_home_and_the_database_at
     let out = fresh(n, &again);
     assert!(out.stdout.contains("from the recover of"), "{out}");
 }
+
+/// The fast way back (issue 12's 60-s bar): a physical full + binlogs, recovered from the S3
+/// copy alone into a new data directory and served, exact at the chosen second; `--json` says
+/// where the served server listens.
+#[test]
+fn recover_of_a_physical_full_from_the_s3_copy_serves_the_server_exact_at_a_second() {
+    if !crate::util::require_tool("mariabackup") || !crate::util::require_tool("mbstream") {
+        return;
+    }
+    let Some(db) = MariaDb::shared() else { return };
+    // mariabackup copies the whole server: no other test's DDL in the middle of it.
+    let _only_me = db.exclusive();
+    let Some(s3) = S3::start() else { return };
+    s3.create_bucket(BUCKET);
+    rich_schema(db, "it_recp");
+    let env = Env::new();
+    fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
+    S3::write_key_file(&env.path("s3-keys"));
+    let repos = s3.repo_toml(
+        "dr",
+        BUCKET,
+        "dxbackup/etl-phys",
+        &s3.endpoint(),
+        &env.path("s3-keys"),
+    );
+    let source = db.source_toml("db", "[\"it_recp\"]", &env.path("dbpw"));
+    env.write_sources(&format!(
+        "{source}driver = \"mariabackup\"\nbinlog = true\n{repos}"
+    ));
+    let text = fs::read_to_string(env.config()).unwrap();
+    let text = text.replacen(
+        "auto-init = true\n",
+        "auto-init = true\nprimary = true\n",
+        1,
+    );
+    fs::write(env.config(), text).unwrap();
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+    let (t, at_t) = writes_around_a_second(
+        &env,
+        db,
+        "it_recp",
+        "INSERT INTO it_recp.orders(customer, amount, created) VALUES ('after-full', 5, NOW(6)); UPDATE it_recp.orders SET note = 'at T' WHERE id = 3;",
+        "DELETE FROM it_recp.orders WHERE id > 1",
+    );
+    let objs = objects(db, "it_recp");
+    env.ok(&["copy"]);
+
+    let new = tempfile::tempdir().unwrap();
+    let n = new.path();
+    fs::write(n.join("pw"), format!("{PASSWORD}\n")).unwrap();
+    S3::write_key_file(&n.join("keys"));
+    let datadir = n.join("mysql-data");
+    let out = fresh(
+        n,
+        &[
+            "--json",
+            "recover",
+            "--from",
+            &format!("s3://{BUCKET}/dxbackup/etl-phys"),
+            "--endpoint",
+            &s3.endpoint(),
+            "--password-file",
+            "pw",
+            "--access-key-file",
+            "keys",
+            "--until",
+            &t,
+            "--mysql-datadir",
+            datadir.to_str().unwrap(),
+            "--serve",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["outcome"]["ok"], true, "{v}");
+    let served = &v["outcome"]["results"][0]["physical"];
+    let port = served["port"].as_u64().expect("the served port in --json") as u16;
+    let pid = served["pid"].as_u64().expect("the served pid in --json") as i32;
+    let restored = crate::physical::fingerprint_at(port, "it_recp");
+    let restored_objs = crate::physical::sql_at(port, "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='it_recp' UNION ALL SELECT CONCAT('TRIGGER ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='it_recp' UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='it_recp' UNION ALL SELECT CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='it_recp' ORDER BY 1");
+    // SAFETY: the served server's pid, started by the recover for this test.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(restored, at_t, "exact at {t}");
+    assert_eq!(restored_objs, objs);
+    assert!(
+        datadir.join("it_recp").is_dir(),
+        "served from {}",
+        datadir.display()
+    );
+}

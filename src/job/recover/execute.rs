@@ -44,6 +44,10 @@ pub struct SourceResult {
     pub within_rto: bool,
     pub detail: String,
     pub bytes: u64,
+    /// A physical full's data directory and, with `--serve`, the server left running on it
+    /// (port, pid, socket): what a script needs to connect or stop it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical: Option<restore_db::physical::Placed>,
 }
 
 /// Restores everything planned; `on_done` is called as each step ends (from the lanes'
@@ -70,12 +74,16 @@ pub fn execute(
                 let t0 = Instant::now();
                 let offset = started.elapsed().as_secs_f64();
                 let mut usable = None;
+                let mut physical = None;
                 let result = match work {
                     Work::Files(req) => files_step(site, req).map(|(detail, core)| {
                         usable = core.map(|c| offset + c);
                         detail
                     }),
-                    Work::Mysql(req, plan) => mysql_step(site, req, plan),
+                    Work::Mysql(req, plan) => mysql_step(site, req, plan).map(|(detail, p)| {
+                        physical = p;
+                        detail
+                    }),
                 };
                 let done = started.elapsed().as_secs_f64();
                 let ok = result.is_ok();
@@ -93,6 +101,7 @@ pub fn execute(
                     within_rto: ok && usable.unwrap_or(done) <= step.rto_target_secs,
                     detail: result.unwrap_or_default(),
                     bytes: step.bytes,
+                    physical,
                 };
                 on_done(&r);
                 r
@@ -119,6 +128,7 @@ pub fn execute(
             within_rto: false,
             detail: String::new(),
             bytes: 0,
+            physical: None,
         });
     }
     let rto_recorded = record(site, &results);
@@ -173,10 +183,10 @@ fn mysql_step(
     site: &crate::job::Site,
     req: &restore_db::RestoreDbRequest,
     plan: &restore_db::Plan,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Option<restore_db::physical::Placed>)> {
     let o = restore_db::restore(site, req, plan)?;
     let rows: u64 = o.tables.iter().map(|(_, n)| n).sum();
-    Ok(match &o.physical {
+    let detail = match &o.physical {
         Some(p) => match p.port {
             Some(port) => format!(
                 "the server in {} ({} tables), served on 127.0.0.1:{port}",
@@ -196,7 +206,8 @@ fn mysql_step(
             o.tables.len(),
             o.chain.binlogs.len()
         ),
-    })
+    };
+    Ok((detail, o.physical))
 }
 
 /// Adds one record per source (its steps summed) to the repository; false if it cannot (a

@@ -85,3 +85,40 @@ fn restore_db_checks_privileges_first_and_leaves_nothing_half_written() {
     );
     db.sql("DROP USER 'it_limited'@'%'");
 }
+
+/// mariadb-binlog prints all row events of one statement as one `BINLOG '...'` statement: a
+/// transaction of 24 MB of rows replays as one 32 MB packet, past the 16 MiB default of
+/// `max_allowed_packet` (the bench's SF 1 DELETE of 120,000 lineitems died on "Server has gone
+/// away"). The replay raises the limit for its session and puts it back.
+#[test]
+fn point_in_time_restore_replays_a_transaction_bigger_than_max_allowed_packet() {
+    let Some(db) = MariaDb::shared() else { return };
+    let _shared = db.share();
+    db.sql(
+        "DROP DATABASE IF EXISTS it_bigtx; CREATE DATABASE it_bigtx;
+         CREATE TABLE it_bigtx.blobs (id INT PRIMARY KEY, pad LONGBLOB) ENGINE=InnoDB;
+         INSERT INTO it_bigtx.blobs VALUES (0, 'before the full');",
+    );
+    let before = db.sql("SELECT @@GLOBAL.max_allowed_packet");
+    assert!(before.parse::<u64>().unwrap() < 24 << 20, "{before}");
+    let env = Env::new();
+    fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
+    env.write_sources(&db.source_toml("db", "[\"it_bigtx\"]", &env.path("dbpw")));
+    env.ok(&["init"]);
+    env.ok(&["backup"]);
+    let (t, at_t) = crate::mysql::writes_around_a_second(
+        &env,
+        db,
+        "it_bigtx",
+        "INSERT INTO it_bigtx.blobs SELECT seq, REPEAT(CHAR(65 + seq % 26), 1048576) FROM it_bigtx.seq_1_to_24;",
+        "DELETE FROM it_bigtx.blobs WHERE id > 12",
+    );
+    let out = env.ok(&["restore-db", "db", "--into", "it_bigtx_at_t", "--until", &t]);
+    assert_eq!(db.fingerprint("it_bigtx_at_t"), at_t, "state at {t}\n{out}");
+    assert_eq!(
+        db.sql("SELECT @@GLOBAL.max_allowed_packet"),
+        before,
+        "put back"
+    );
+    db.sql("DROP DATABASE it_bigtx; DROP DATABASE it_bigtx_at_t");
+}

@@ -46,10 +46,80 @@ pub fn apply(
         "--batch",
         "--binary-mode",
         "--default-character-set=utf8mb4",
+        MAX_PACKET_ARG,
     ]);
     if !r.into.is_empty() {
         cmd.args(["--database", r.into]);
     }
+    let raised = PacketLimit::raise(r.server);
+    let played = play(r, cmd, write_dump);
+    if let Some(raised) = raised {
+        raised.restore(r.server);
+    }
+    played.map_err(|e| match e {
+        MysqlError::Tool { .. } if e.to_string().contains("ERROR 2006") => MysqlError::Invalid(format!(
+            "{e}\n  hint: a binlog statement (one transaction's row events, such as a big DELETE) may exceed the server's max_allowed_packet ({}); raise it (SET GLOBAL max_allowed_packet = 1073741824) and run the restore again",
+            PacketLimit::current(r.server).map_or_else(|| "unknown".into(), |v| bytesize::ByteSize::b(v).to_string())
+        )),
+        e => e,
+    })
+}
+
+/// The client's and a restore server's packet limit: mariadb-binlog prints all row events of
+/// one statement as one `BINLOG '...'` statement, so a DELETE of 120,000 TPC-H rows is one
+/// packet of tens of MB, past the 16 MiB default ("Server has gone away").
+const MAX_PACKET_ARG: &str = "--max-allowed-packet=1G";
+const MAX_PACKET: u64 = 1 << 30;
+
+/// A user's server's `max_allowed_packet`, raised for the replay session (which reads the
+/// global value when it connects) and put back afterwards.
+struct PacketLimit {
+    old: u64,
+}
+
+impl PacketLimit {
+    fn current(server: &Server) -> Option<u64> {
+        server
+            .connect()
+            .ok()?
+            .query_first("SELECT @@GLOBAL.max_allowed_packet")
+            .ok()?
+    }
+
+    /// Without the privilege (SUPER / SYSTEM_VARIABLES_ADMIN) the limit stays as it is; a
+    /// statement past it then fails with a hint that says so.
+    fn raise(server: &Server) -> Option<Self> {
+        let old = Self::current(server)?;
+        if old >= MAX_PACKET {
+            return None;
+        }
+        let mut conn = server.connect().ok()?;
+        conn.query_drop(format!("SET GLOBAL max_allowed_packet = {MAX_PACKET}"))
+            .ok()?;
+        tracing::info!(
+            old,
+            "max_allowed_packet raised to 1 GiB for the binlog replay"
+        );
+        Some(Self { old })
+    }
+
+    fn restore(self, server: &Server) {
+        let put_back = server.connect().and_then(|mut c| {
+            c.query_drop(format!("SET GLOBAL max_allowed_packet = {}", self.old))
+                .map_err(server.query_err("putting max_allowed_packet back"))
+        });
+        if let Err(e) = put_back {
+            tracing::warn!(old = self.old, "max_allowed_packet stays at 1 GiB: {e}");
+        }
+    }
+}
+
+fn play(
+    r: &Replay<'_>,
+    mut cmd: std::process::Command,
+    write_dump: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<u64> {
+    let client = r.flavor.client_tool();
     let (mut child, stderr) = spawn_tool(&mut cmd, Stdio::piped(), Stdio::null())?;
     let mut stdin = child.stdin.take().expect("piped");
     let io = |context: &str| {

@@ -115,7 +115,9 @@ impl Sandbox {
             ))
             .arg(format!("--log-error={}", log.display()))
             .arg("--skip-log-bin")
-            .arg("--innodb-buffer-pool-size=256M");
+            .arg("--innodb-buffer-pool-size=256M")
+            // One transaction's row events replay as one statement (see replay.rs).
+            .arg("--max-allowed-packet=1G");
         if crate::is_root() {
             cmd.arg("--user=root");
         }

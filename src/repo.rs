@@ -107,6 +107,10 @@ pub use snapshot::{Snapshot, Summary};
 pub const TAG: &str = "dxbackup";
 /// Where the manifest lives inside every snapshot's tree.
 pub const MANIFEST_DIR: &str = "/.dxbackup";
+/// The target size of a new repository's data packs: restic's 16 MiB, not rustic's 32. rustic's
+/// pack writer keeps about five packs in flight (its queue and three pipeline stages), so a copy
+/// peaked at 317 MB RSS against restic copy's 243 MB on the 1 GB copy benchmark.
+const DATAPACK_MIB: u64 = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
@@ -286,7 +290,9 @@ impl Repo {
             .init(
                 &Credentials::password(&spec.password.0),
                 &KeyOptions::default(),
-                &ConfigOptions::default().set_compression(Some(spec.compression)),
+                &ConfigOptions::default()
+                    .set_compression(Some(spec.compression))
+                    .set_datapack_size(Some(bytesize::ByteSize::mib(DATAPACK_MIB))),
             )
             .ctx(|| {
                 format!(

@@ -129,7 +129,7 @@ cmd_physical() {
 
     db_workdir physical "${BENCH_TOOLS_DIR:-}"
     BIG_PATHS=("$DIR/mysql" "$DIR/tpch-data" "$DIR/dumps" "$DIR/phys-repo" "$DIR/phys-state"
-               "$DIR/dr-repo" "$DIR/dr-state" "$DIR/restore-dx" "$DIR/restore-hand" "$DIR/hand-run"
+               "$DIR/dr-repo" "$DIR/dr-state" "$DIR/drp-repo" "$DIR/drp-state" "$DIR/restore-dx" "$DIR/restore-hand" "$DIR/hand-run"
                "$DIR/mb-scratch" "$DIR/new" "$DIR/moto-tmp" "$DIR/datax-home" "$DIR/tmp")
     local f
     for f in "$DIR/mysql/mariadbd.pid" "$DIR/new/mysql/mariadbd.pid" "$DIR/hand-run/mariadbd.pid"; do

@@ -32,6 +32,10 @@ pub struct Part {
 pub struct Archived {
     pub size: u64,
     pub closed: bool,
+    /// Unix seconds of the file's first event after its format description: which file of
+    /// that name it is (a `RESET MASTER` or a re-initialized server starts the names again).
+    #[serde(default)]
+    pub first_event: Option<i64>,
 }
 
 pub struct Archiver<'a> {

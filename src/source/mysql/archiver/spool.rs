@@ -10,7 +10,7 @@ use std::process::Command;
 
 use super::super::binlog::{scan, scan_more, sequence, Segment};
 use super::super::MysqlError;
-use super::{Archiver, Part};
+use super::{Archived, Archiver, Part};
 
 /// Makes the tool create its files readable by us only (0600), whatever umask we inherited.
 pub(super) fn private_files(cmd: &mut Command) {
@@ -103,6 +103,7 @@ impl Archiver<'_> {
                 }
             };
             extend_scan(seg, &path)?;
+            same_file(&f, &done, seg)?;
             if sequence(&f) >= sequence(start) && Some(&f) != newest.as_ref() {
                 seg.closed = true;
             }
@@ -122,6 +123,7 @@ impl Archiver<'_> {
             }
             let a = self.archived.entry(f).or_default();
             a.size = a.size.max(seg.size);
+            a.first_event = a.first_event.or(seg.first_event.map(i64::from));
             a.closed |= seg.closed;
         }
         Ok(parts)
@@ -135,6 +137,27 @@ impl Archiver<'_> {
             }
         }
     }
+}
+
+/// The server's file of a name the archive holds must be the file archived under it: a
+/// `RESET MASTER`, or a server re-initialized or rebuilt, starts the names again, and appending
+/// its bytes to the old file's would make a chain that replays another history. (Seen in the
+/// SF 1 benchmark: a new server's mysql-bin.000002 shorter than the archived one, so nothing
+/// was stored for five minutes, and the restore plan chained the old parts to the new full.)
+fn same_file(file: &str, archived: &Archived, seg: &Segment) -> anyhow::Result<()> {
+    let (Some(was), Some(is)) = (archived.first_event, seg.first_event) else {
+        return Ok(());
+    };
+    if was == i64::from(is) {
+        return Ok(());
+    }
+    let at =
+        |t: i64| jiff::Timestamp::from_second(t).map_or_else(|_| t.to_string(), |t| t.to_string());
+    anyhow::bail!(
+        "binlog {file} on the server is not the file archived under that name (its first event is at {}, the archived one's at {}): the server's binary log was reset (RESET MASTER) or the server was re-initialized; archiving stops so that no chain mixes the two. Take a full backup into a new repository (or a new source name) and archive from there; the old archive still restores up to its end",
+        at(i64::from(is)),
+        at(was)
+    )
 }
 
 fn initial_scan(file: &str, path: &Path) -> anyhow::Result<Option<Segment>> {
@@ -206,5 +229,71 @@ mod tests {
         private_files(&mut touch);
         assert!(touch.status().unwrap().success());
         assert_eq!(mode(&spool.join("new")), 0o600);
+    }
+
+    fn event(ts: u32, kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut v = ts.to_le_bytes().to_vec();
+        v.push(kind);
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&(19 + body.len() as u32).to_le_bytes());
+        v.extend_from_slice(&[0; 6]);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// A binlog file whose events after the format description are at `ts`.
+    fn binlog(ts: u32) -> Vec<u8> {
+        let mut f = b"\xfebin".to_vec();
+        f.extend(event(ts - 1, 15, &[0; 40]));
+        f.extend(event(ts, 2, &[7; 60]));
+        f.extend(event(ts + 1, 2, &[8; 60]));
+        f
+    }
+
+    #[test]
+    fn a_file_of_an_archived_name_but_another_history_stops_the_archiver() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().to_path_buf();
+        let server = crate::source::mysql::Server {
+            host: None,
+            port: 3306,
+            socket: None,
+            user: "u".into(),
+            password: None,
+        };
+        let collect = |archived_first: i64, server_first: u32| {
+            fs::write(spool.join("mysql-bin.000001"), binlog(server_first)).unwrap();
+            let mut archiver = Archiver {
+                server: &server,
+                flavor: None,
+                spool: spool.clone(),
+                flush: std::time::Duration::from_secs(1),
+                first_file: None,
+                archived: BTreeMap::from([(
+                    "mysql-bin.000001".to_string(),
+                    Archived {
+                        size: 70,
+                        closed: false,
+                        first_event: Some(archived_first),
+                    },
+                )]),
+                server_id: 1,
+            };
+            archiver.collect("mysql-bin.000001", &mut BTreeMap::new())
+        };
+        // The same file, grown: its new bytes are a part.
+        let parts = collect(1_700_000_000, 1_700_000_000).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].offset, 70);
+        // A file of that name from a reset binary log: refused, nothing stored.
+        let err = match collect(1_700_000_000, 1_800_000_000) {
+            Ok(parts) => panic!("{} part(s) stored from another history", parts.len()),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("is not the file archived under that name")
+                && err.contains("RESET MASTER"),
+            "{err}"
+        );
     }
 }

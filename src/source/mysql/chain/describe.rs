@@ -117,6 +117,10 @@ pub fn archived(parts: &[PartRef]) -> BTreeMap<String, Archived> {
                 Archived {
                     size: f.stored,
                     closed: f.closed,
+                    first_event: parts
+                        .iter()
+                        .filter(|p| p.file == f.file)
+                        .find_map(|p| p.first_event),
                 },
             )
         })

@@ -301,8 +301,11 @@ fn the_dashboard_in_a_real_browser() {
             .click()
             .await
             .unwrap();
+        // The plan is fetched after the click: wait for it to appear (it flaked under load).
         let cmd = c
-            .find(Locator::Id("restore-command"))
+            .wait()
+            .at_most(std::time::Duration::from_secs(30))
+            .for_element(Locator::Id("restore-command"))
             .await
             .unwrap()
             .text()

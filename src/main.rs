@@ -9,8 +9,8 @@ fn main() {
 /// (up to 8 per core), and once a big mmap'd block is freed its thresholds rise (pack-sized
 /// buffers then come from the arenas, and up to 64 MiB of freed top stays in each). A copy's
 /// pack buffers, passed between pipeline threads, left 215 MB resident with a heap of 40-90 MB
-/// (heaptrack); 4 arenas and a fixed 16 MiB mmap threshold keep it at 146 MB, the key
-/// derivation's scrypt block, at the same speed (copy 10.6 vs 10.9 s, backup 19.5 vs 20.6 s).
+/// (heaptrack) even with 4 arenas; a fixed 16 MiB mmap threshold on top keeps it at 146 MB, the
+/// key derivation's scrypt block (copy 10.6 vs 10.9 s, backup 19.5 vs 20.6 s without/with it).
 fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: called first in main, before any thread exists; mallopt only sets parameters

@@ -15,6 +15,17 @@ use crate::util::{assert_same_tree, Env, Out, PASSWORD};
 
 const BUCKET: &str = "dr-offsite";
 
+/// The first repository of the config (the local one) is the primary; the S3 one gets copies.
+fn local_is_primary(env: &Env) {
+    let text = fs::read_to_string(env.config()).unwrap();
+    let text = text.replacen(
+        "auto-init = true\n",
+        "auto-init = true\nprimary = true\n",
+        1,
+    );
+    fs::write(env.config(), text).unwrap();
+}
+
 /// dxbackup with nothing of the old machine: own HOME, own state, no config.
 fn fresh(home: &Path, args: &[&str]) -> Out {
     let out = Command::new(env!("CARGO_BIN_EXE_dxbackup"))
@@ -62,13 +73,7 @@ fn recover_from_the_s3_copy_alone_brings_back_the_datax_home_and_the_database_at
         "[source.datax]\nkind = \"files\"\nroot = \"src\"\ntier = \"important\"\n\n{}{repos}",
         db.source_toml("db", "[\"it_rec\"]", &env.path("dbpw"))
     ));
-    let text = fs::read_to_string(env.config()).unwrap();
-    let text = text.replacen(
-        "auto-init = true\n",
-        "auto-init = true\nprimary = true\n",
-        1,
-    );
-    fs::write(env.config(), text).unwrap();
+    local_is_primary(&env);
     env.ok(&["init"]);
     env.ok(&["backup"]);
     env.ok(&["drill", "db"]);
@@ -202,13 +207,7 @@ fn recover_of_a_physical_full_from_the_s3_copy_serves_the_server_exact_at_a_seco
     env.write_sources(&format!(
         "{source}driver = \"mariabackup\"\nbinlog = true\n{repos}"
     ));
-    let text = fs::read_to_string(env.config()).unwrap();
-    let text = text.replacen(
-        "auto-init = true\n",
-        "auto-init = true\nprimary = true\n",
-        1,
-    );
-    fs::write(env.config(), text).unwrap();
+    local_is_primary(&env);
     env.ok(&["init"]);
     env.ok(&["backup"]);
     let (t, at_t) = writes_around_a_second(

@@ -79,21 +79,22 @@ struct PacketLimit {
 
 impl PacketLimit {
     fn current(server: &Server) -> Option<u64> {
-        server
-            .connect()
-            .ok()?
-            .query_first("SELECT @@GLOBAL.max_allowed_packet")
+        Self::read(&mut server.connect().ok()?)
+    }
+
+    fn read(conn: &mut mysql::Conn) -> Option<u64> {
+        conn.query_first("SELECT @@GLOBAL.max_allowed_packet")
             .ok()?
     }
 
     /// Without the privilege (SUPER / SYSTEM_VARIABLES_ADMIN) the limit stays as it is; a
     /// statement past it then fails with a hint that says so.
     fn raise(server: &Server) -> Option<Self> {
-        let old = Self::current(server)?;
+        let mut conn = server.connect().ok()?;
+        let old = Self::read(&mut conn)?;
         if old >= MAX_PACKET {
             return None;
         }
-        let mut conn = server.connect().ok()?;
         conn.query_drop(format!("SET GLOBAL max_allowed_packet = {MAX_PACKET}"))
             .ok()?;
         tracing::info!(

@@ -190,6 +190,32 @@ fn read_range(path: &Path, from: u64, to: u64) -> anyhow::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn server() -> crate::source::mysql::Server {
+        crate::source::mysql::Server {
+            host: None,
+            port: 3306,
+            socket: None,
+            user: "u".into(),
+            password: None,
+        }
+    }
+
+    fn archiver<'a>(
+        server: &'a crate::source::mysql::Server,
+        spool: &Path,
+        archived: BTreeMap<String, Archived>,
+    ) -> Archiver<'a> {
+        Archiver {
+            server,
+            flavor: None,
+            spool: spool.to_path_buf(),
+            flush: std::time::Duration::from_secs(1),
+            first_file: None,
+            archived,
+            server_id: 1,
+        }
+    }
+
     #[test]
     fn spool_is_private_whatever_the_umask() {
         let dir = tempfile::tempdir().unwrap();
@@ -202,23 +228,10 @@ mod tests {
             fs::Permissions::from_mode(0o644),
         )
         .unwrap();
-        let server = crate::source::mysql::Server {
-            host: None,
-            port: 3306,
-            socket: None,
-            user: "u".into(),
-            password: None,
-        };
-        let archiver = Archiver {
-            server: &server,
-            flavor: None,
-            spool: spool.clone(),
-            flush: std::time::Duration::from_secs(1),
-            first_file: None,
-            archived: BTreeMap::new(),
-            server_id: 1,
-        };
-        archiver.prepare_spool().unwrap();
+        let server = server();
+        archiver(&server, &spool, BTreeMap::new())
+            .prepare_spool()
+            .unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&spool), 0o700);
         assert_eq!(mode(&spool.join("mysql-bin.000001")), 0o600);
@@ -254,32 +267,20 @@ mod tests {
     fn a_file_of_an_archived_name_but_another_history_stops_the_archiver() {
         let dir = tempfile::tempdir().unwrap();
         let spool = dir.path().to_path_buf();
-        let server = crate::source::mysql::Server {
-            host: None,
-            port: 3306,
-            socket: None,
-            user: "u".into(),
-            password: None,
-        };
+        let server = server();
         let collect = |archived_first: i64, server_first: u32| {
             fs::write(spool.join("mysql-bin.000001"), binlog(server_first)).unwrap();
-            let mut archiver = Archiver {
-                server: &server,
-                flavor: None,
-                spool: spool.clone(),
-                flush: std::time::Duration::from_secs(1),
-                first_file: None,
-                archived: BTreeMap::from([(
-                    "mysql-bin.000001".to_string(),
-                    Archived {
-                        size: 70,
-                        closed: false,
-                        first_event: Some(archived_first),
-                    },
-                )]),
-                server_id: 1,
+            let archived = Archived {
+                size: 70,
+                closed: false,
+                first_event: Some(archived_first),
             };
-            archiver.collect("mysql-bin.000001", &mut BTreeMap::new())
+            archiver(
+                &server,
+                &spool,
+                BTreeMap::from([("mysql-bin.000001".to_string(), archived)]),
+            )
+            .collect("mysql-bin.000001", &mut BTreeMap::new())
         };
         // The same file, grown: its new bytes are a part.
         let parts = collect(1_700_000_000, 1_700_000_000).unwrap();

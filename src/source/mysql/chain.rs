@@ -249,6 +249,14 @@ fn walk(full: &FullRef, cover: &Coverage, until: &Until) -> Walk {
             });
             return w;
         };
+        if let Some((a, b)) = fc.mixed {
+            w.stop = Some(Missing::Mixed {
+                file: fc.file.clone(),
+                first: a,
+                other: b,
+            });
+            return w;
+        }
         if seq == first && fc.stored < start.position {
             w.stop = Some(match &fc.hole {
                 Some(h) if h.from < start.position => Missing::Hole {

@@ -45,6 +45,12 @@ pub struct FileCover {
     /// The stored prefix ends with the file's rotate or stop event.
     pub closed: bool,
     pub hole: Option<Hole>,
+    /// Parts stored under this name come from two different files (their first events
+    /// differ): the server's binary log was reset, or another server archived into this
+    /// source. `(first event of the prefix's file, first event of the other)`. No chain goes
+    /// through such a file, and housekeeping leaves it alone: which bytes belong to which
+    /// history cannot be proven from the names.
+    pub mixed: Option<(i64, i64)>,
     /// The parts making up the prefix, in offset order.
     #[serde(skip)]
     pub parts: Vec<PartRef>,
@@ -114,8 +120,15 @@ fn cover_file(seq: u64, parts: &[&PartRef]) -> FileCover {
         last_gtid: None,
         closed: false,
         hole: None,
+        mixed: None,
         parts: Vec::new(),
     };
+    // Every part of one file carries the file's first event (the archiver scans each file
+    // from its start), so two values mean two files under one name.
+    let mut firsts = parts.iter().filter_map(|p| p.first_event);
+    if let Some(a) = firsts.next() {
+        fc.mixed = firsts.find(|b| *b != a).map(|b| (a, b));
+    }
     for p in parts {
         let end = p.offset + p.len;
         if p.offset > fc.stored {

@@ -85,7 +85,10 @@ pub fn plan(snaps: &[BinlogSnap]) -> MergePlan {
     let cover = Coverage::build(&refs(snaps));
     let by_id: BTreeMap<&str, &BinlogSnap> = snaps.iter().map(|s| (s.id.as_str(), s)).collect();
     let mut out = MergePlan::default();
-    for fc in cover.files().filter(|f| f.closed && f.hole.is_none()) {
+    for fc in cover
+        .files()
+        .filter(|f| f.closed && f.hole.is_none() && f.mixed.is_none())
+    {
         let holders = holders(snaps, &fc.file);
         let merged = merged_of(snaps, fc);
         if let Some(first) = merged.first() {
@@ -190,7 +193,10 @@ pub struct Superseded {
 pub fn superseded(snaps: &[BinlogSnap], verified: &HashSet<String>) -> Vec<Superseded> {
     let cover = Coverage::build(&refs(snaps));
     let mut keepers: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
-    for fc in cover.files().filter(|f| f.closed && f.hole.is_none()) {
+    for fc in cover
+        .files()
+        .filter(|f| f.closed && f.hole.is_none() && f.mixed.is_none())
+    {
         if let Some(k) = merged_of(snaps, fc)
             .into_iter()
             .find(|s| verified.contains(&s.id))

@@ -195,3 +195,24 @@ fn every_interrupted_state_restores_the_same_chain() {
         "the merge alone is replayed"
     );
 }
+
+#[test]
+fn a_file_archived_from_two_servers_is_neither_merged_nor_forgotten() {
+    // b.000001 of a second server (its binary log reset) stored after the first one's.
+    let mut other = info("b.000001", 250, 100, true);
+    other.first_event = Some(9000);
+    let mut snaps = day();
+    snaps.push(merged("m1", 3, "b.000001", 250));
+    snaps.push(snap("q1", 4, vec![other]));
+    let p = plan(&snaps);
+    assert!(
+        p.merges.iter().all(|m| m.file != "b.000001") && p.to_verify.is_empty(),
+        "{p:?}"
+    );
+    let gone = superseded(&snaps, &verified(&["m1"]));
+    assert!(
+        gone.is_empty(),
+        "nothing of a mixed file goes: {:?}",
+        ids(&gone)
+    );
+}

@@ -21,6 +21,12 @@ pub enum Missing {
     },
     /// The archive simply ends: the archiver stopped or has not stored more yet.
     End { file: String, stored: u64 },
+    /// Two different files were archived under this name (their first events differ).
+    Mixed {
+        file: String,
+        first: i64,
+        other: i64,
+    },
 }
 
 impl Missing {
@@ -52,6 +58,12 @@ impl std::fmt::Display for Missing {
             Missing::End { file, stored } => write!(
                 f,
                 "the binlog archive ends at {file} byte {stored} (the archiver stopped, or has not stored more yet)"
+            ),
+            Missing::Mixed { file, first, other } => write!(
+                f,
+                "the archive holds two different binlog files named {file} (first events at {} and {}): the server's binary log was reset (RESET MASTER) or another server archived into this source, so which bytes belong to this full's history cannot be proven",
+                super::local(*first),
+                super::local(*other)
             ),
         }
     }

@@ -21,7 +21,8 @@ fn part(file: &str, offset: u64, len: u64, last: i64, seq: u64, closed: bool) ->
         file: file.into(),
         offset,
         len,
-        first_event: Some(last - 10),
+        // The file's first event, the same in every part of it (as the archiver stores them).
+        first_event: sequence(file).map(|s| s as i64 * 1000),
         last_event: Some(last),
         last_gtid: Some(Gtid {
             domain: 0,
@@ -310,4 +311,39 @@ fn a_position_past_a_closed_file_is_refused() {
         }
     );
     assert!(e.to_string().contains("ends at byte 1000"), "{e}");
+}
+
+#[test]
+fn a_file_name_archived_from_two_servers_stops_the_chain_instead_of_mixing_them() {
+    // Server A archived bin.000001 (closed) and bin.000002; then its binary log was reset (or
+    // a rebuilt server took its place): B's bin.000001 starts again, and an archiver of before
+    // the identity check stored B's bytes after A's, at A's size.
+    let (mut fulls, _) = history();
+    fulls.truncate(1);
+    let mut parts = vec![
+        part("bin.000001", 0, 1000, 1500, 20, true),
+        part("bin.000002", 0, 500, 1999, 29, true),
+    ];
+    fulls.push(full("fbbbbbbb", 5000, "bin.000001", 400, "0-2-3"));
+    let mut b = part("bin.000001", 1000, 600, 5600, 9, true);
+    b.first_event = Some(4900);
+    parts.push(b);
+    for until in [Until::Time(5500), Until::Latest, Until::Time(1800)] {
+        let (missing, _, _) = not_covered(refused(&fulls, &parts, until));
+        assert!(
+            matches!(missing, Missing::Mixed { ref file, first: 1000, other: 4900 } if file == "bin.000001"),
+            "{missing:?}"
+        );
+        assert!(missing
+            .to_string()
+            .contains("two different binlog files named bin.000001"));
+    }
+    // Health names it as what breaks every chain.
+    let h = health(&fulls, &Coverage::build(&parts));
+    assert!(
+        h.holes
+            .iter()
+            .any(|r| matches!(r.missing, Missing::Mixed { .. })),
+        "{h:?}"
+    );
 }

@@ -166,3 +166,80 @@ fn a_killed_mariabackup_leaves_no_snapshot() {
     assert_eq!(fulls(&env), before, "no snapshot from a killed mariabackup");
     crate::util::restic(&env, &["check"]);
 }
+
+/// The figures are taken on several connections whose snapshots are proven one (equal binlog
+/// positions) while commits keep landing; the drill replays to the figures' position and
+/// compares, so connections that saw different commits would fail it.
+#[test]
+fn figures_taken_while_commits_land_match_what_the_drill_restores() {
+    if !require_tool("mariabackup") || !require_tool("mbstream") {
+        return;
+    }
+    let Some(db) = MariaDb::shared() else { return };
+    let _only_me = db.exclusive();
+    db.sql("CREATE DATABASE IF NOT EXISTS it_physload; DROP TABLE IF EXISTS it_physload.t; CREATE TABLE it_physload.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40), at DATETIME(6)) ENGINE=InnoDB; INSERT INTO it_physload.t(v, at) VALUES ('seed', NOW(6));");
+    let env = Env::new();
+    fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
+    let source = db.source_toml("db", "[\"it_physload\"]", &env.path("dbpw"));
+    env.write_sources(&format!(
+        "{source}driver = \"mariabackup\"\nbinlog = true\n"
+    ));
+    env.ok(&["init"]);
+    let mut archiver = crate::mysql::spawn_archiver(&env);
+    // Three client sessions committing single-row inserts back to back, for as long as the
+    // backup runs: commits land between any two snapshots not proven one.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let mut writer = Command::new("mariadb")
+                .args(["--no-defaults", "-uroot"])
+                .arg(format!("--socket={}", db.socket.display()))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut stdin = writer.stdin.take().unwrap();
+            let stop = stop.clone();
+            let feeder = std::thread::spawn(move || {
+                use std::io::Write;
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let line =
+                        format!("INSERT INTO it_physload.t(v, at) VALUES ('w{w}-{n}', NOW(6));\n");
+                    if stdin.write_all(line.as_bytes()).is_err() {
+                        break;
+                    }
+                    n += 1;
+                }
+                n
+            });
+            (writer, feeder)
+        })
+        .collect();
+    let out = env.ok(&["-v", "backup"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut sent = 0;
+    for (mut writer, feeder) in writers {
+        sent += feeder.join().unwrap();
+        writer.wait().unwrap();
+    }
+    assert!(out.stdout.contains("db: snapshot"), "{out}");
+    assert!(
+        out.stderr.contains("connections sharing one snapshot"),
+        "the figures were not shared (or this machine has one core): {out}"
+    );
+    crate::mysql::wait_for_archive(&env, db);
+    archiver.kill().unwrap();
+    archiver.wait().unwrap();
+    let rows: u64 = db
+        .sql("SELECT COUNT(*) FROM it_physload.t")
+        .parse()
+        .unwrap();
+    assert!(
+        rows > 100,
+        "the writer committed while the backup ran ({sent} sent, {rows} rows)"
+    );
+    let out = env.ok(&["drill", "db"]);
+    assert!(out.stdout.contains("match the backup's figures"), "{out}");
+}

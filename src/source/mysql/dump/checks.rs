@@ -133,13 +133,61 @@ fn checksum(server: &Server, conn: &mut mysql::Conn, name: &str) -> Result<Optio
 /// one connection leaves the server's other cores idle.
 pub fn table_checks_parallel(server: &Server, db: &str, workers: usize) -> Result<Vec<TableCheck>> {
     let mut conn = server.connect()?;
-    let tables: Vec<(String, Option<u64>)> = conn
-        .exec(
-            "SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY DATA_LENGTH DESC, TABLE_NAME",
-            (db,),
-        )
-        .map_err(server.query_err(format!("listing tables of {db}")))?;
-    drop(conn);
+    let tables = biggest_first(server, &mut conn, &[db.to_string()])?;
+    let mut conns = vec![conn];
+    for _ in 1..workers.max(1) {
+        conns.push(server.connect()?);
+    }
+    checks_on(server, conns, tables)
+}
+
+/// The figures of `dbs` on connections that are all in one consistent snapshot (the caller
+/// proved it), biggest tables first; each transaction is committed at the end. The result is
+/// in the order of [`table_checks`].
+pub fn table_checks_shared(
+    server: &Server,
+    mut conns: Vec<mysql::Conn>,
+    dbs: &[String],
+) -> Result<Vec<TableCheck>> {
+    let tables = biggest_first(server, &mut conns[0], dbs)?;
+    let mut out = checks_on(server, conns, tables)?;
+    let rank = |db: &str| dbs.iter().position(|d| d == db);
+    out.sort_by(|a, b| (rank(&a.database), &a.table).cmp(&(rank(&b.database), &b.table)));
+    Ok(out)
+}
+
+/// (database, table) of every base table of `dbs`, the biggest first, so the longest checksum
+/// starts at once and the small ones fill the other connections.
+fn biggest_first(
+    server: &Server,
+    conn: &mut mysql::Conn,
+    dbs: &[String],
+) -> Result<Vec<(String, String)>> {
+    let mut all: Vec<(u64, String, String)> = Vec::new();
+    for db in dbs {
+        let tables: Vec<(String, Option<u64>)> = conn
+            .exec(
+                "SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+                (db,),
+            )
+            .map_err(server.query_err(format!("listing tables of {db}")))?;
+        all.extend(
+            tables
+                .into_iter()
+                .map(|(t, len)| (len.unwrap_or(0), db.clone(), t)),
+        );
+    }
+    all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (&a.1, &a.2).cmp(&(&b.1, &b.2))));
+    Ok(all.into_iter().map(|(_, db, t)| (db, t)).collect())
+}
+
+/// A count and a checksum of each table, spread over `conns` (each its own thread); then each
+/// connection commits. Sorted by database and table.
+fn checks_on(
+    server: &Server,
+    conns: Vec<mysql::Conn>,
+    tables: Vec<(String, String)>,
+) -> Result<Vec<TableCheck>> {
     // (table index, checksum?) for every table: a count and a checksum each.
     let jobs: Mutex<VecDeque<(usize, bool)>> = Mutex::new(
         (0..tables.len())
@@ -149,12 +197,14 @@ pub fn table_checks_parallel(server: &Server, db: &str, workers: usize) -> Resul
     let rows = Mutex::new(vec![0u64; tables.len()]);
     let sums = Mutex::new(vec![None; tables.len()]);
     std::thread::scope(|s| -> Result<()> {
-        let handles: Vec<_> = (0..workers.max(1))
-            .map(|_| {
-                s.spawn(|| -> Result<()> {
-                    let mut conn = server.connect()?;
+        let handles: Vec<_> = conns
+            .into_iter()
+            .map(|mut conn| {
+                let (jobs, rows, sums, tables) = (&jobs, &rows, &sums, &tables);
+                s.spawn(move || -> Result<()> {
                     while let Some((i, is_checksum)) = jobs.lock().expect("jobs lock").pop_front() {
-                        let name = format!("{}.{}", ident(db), ident(&tables[i].0));
+                        let (db, table) = &tables[i];
+                        let name = format!("{}.{}", ident(db), ident(table));
                         if is_checksum {
                             let sum = checksum(server, &mut conn, &name)?;
                             sums.lock().expect("sums lock")[i] = sum;
@@ -163,6 +213,8 @@ pub fn table_checks_parallel(server: &Server, db: &str, workers: usize) -> Resul
                             rows.lock().expect("rows lock")[i] = n;
                         }
                     }
+                    conn.query_drop("COMMIT")
+                        .map_err(server.query_err("COMMIT"))?;
                     Ok(())
                 })
             })
@@ -179,14 +231,14 @@ pub fn table_checks_parallel(server: &Server, db: &str, workers: usize) -> Resul
     let mut out: Vec<TableCheck> = tables
         .into_iter()
         .zip(rows.into_iter().zip(sums))
-        .map(|((table, _), (rows, checksum))| TableCheck {
-            database: db.to_string(),
+        .map(|((database, table), (rows, checksum))| TableCheck {
+            database,
             table,
             rows,
             checksum,
         })
         .collect();
-    out.sort_by(|a, b| a.table.cmp(&b.table));
+    out.sort_by(|a, b| (&a.database, &a.table).cmp(&(&b.database, &b.table)));
     Ok(out)
 }
 

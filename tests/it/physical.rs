@@ -10,10 +10,11 @@ use crate::mysql::{objects, rich_schema, writes_around_a_second};
 use crate::services::{MariaDb, USER, USER_PASSWORD};
 use crate::util::{require_tool, Env};
 
-fn physical_env(db: &MariaDb) -> Env {
+/// A `mariabackup` source "db" whose figures cover `databases` (a TOML list).
+fn physical_env(db: &MariaDb, databases: &str) -> Env {
     let env = Env::new();
     fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
-    let source = db.source_toml("db", "[\"it_phys\"]", &env.path("dbpw"));
+    let source = db.source_toml("db", databases, &env.path("dbpw"));
     env.write_sources(&format!(
         "{source}driver = \"mariabackup\"\nbinlog = true\n"
     ));
@@ -70,7 +71,7 @@ fn physical_full_restores_to_the_second_into_a_served_server_and_drills() {
     // mariabackup copies the whole server: no other test's DDL in the middle of it.
     let _only_me = db.exclusive();
     rich_schema(db, "it_phys");
-    let env = physical_env(db);
+    let env = physical_env(db, "[\"it_phys\"]");
     let out = env.ok(&["backup"]);
     assert!(out.stdout.contains("db: snapshot"), "{out}");
     let position = crate::util::file_via_restic(&env, "/mysql/db/position.json");
@@ -130,7 +131,7 @@ fn a_killed_mariabackup_leaves_no_snapshot() {
     let Some(db) = MariaDb::shared() else { return };
     let _only_me = db.exclusive();
     rich_schema(db, "it_phys");
-    let env = physical_env(db);
+    let env = physical_env(db, "[\"it_phys\"]");
     let before = fulls(&env);
     let backup = env
         .cmd(&["backup"])
@@ -178,13 +179,7 @@ fn figures_taken_while_commits_land_match_what_the_drill_restores() {
     let Some(db) = MariaDb::shared() else { return };
     let _only_me = db.exclusive();
     db.sql("CREATE DATABASE IF NOT EXISTS it_physload; DROP TABLE IF EXISTS it_physload.t; CREATE TABLE it_physload.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40), at DATETIME(6)) ENGINE=InnoDB; INSERT INTO it_physload.t(v, at) VALUES ('seed', NOW(6));");
-    let env = Env::new();
-    fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
-    let source = db.source_toml("db", "[\"it_physload\"]", &env.path("dbpw"));
-    env.write_sources(&format!(
-        "{source}driver = \"mariabackup\"\nbinlog = true\n"
-    ));
-    env.ok(&["init"]);
+    let env = physical_env(db, "[\"it_physload\"]");
     let mut archiver = crate::mysql::spawn_archiver(&env);
     // Three client sessions committing single-row inserts back to back, for as long as the
     // backup runs: commits land between any two snapshots not proven one.

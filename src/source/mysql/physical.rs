@@ -205,13 +205,11 @@ fn checks_in_snapshot(
             );
             return Ok((Some(at), checks::table_checks_shared(server, conns, dbs)?));
         }
-        tracing::info!("table figures on one connection: commits kept landing between the snapshots of several");
+        tracing::info!("table figures on one connection: binary logging is off, or commits kept landing between the snapshots of several");
     }
-    let (mut conn, at) = snapshot(server)?;
-    let tables = checks::table_checks(server, &mut conn, dbs)?;
-    conn.query_drop("COMMIT")
-        .map_err(server.query_err("COMMIT"))?;
-    Ok((at, tables))
+    let mut conn = isolated(server)?;
+    let at = begin_snapshot(server, &mut conn)?;
+    Ok((at, checks::table_checks_shared(server, vec![conn], dbs)?))
 }
 
 /// `n` connections whose consistent snapshots are the same one, with its coordinates. Two
@@ -221,23 +219,15 @@ fn checks_in_snapshot(
 /// connection. The snapshots are started back to back on connections already open, so the
 /// window for a commit is a few round trips. No lock is taken on the source.
 fn shared_snapshot(server: &Server, n: usize) -> Result<Option<(Coordinates, Vec<mysql::Conn>)>> {
-    let mut conns = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut conn = server.connect()?;
-        conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            .map_err(server.query_err("setting the isolation level"))?;
-        conns.push(conn);
-    }
+    let mut conns = (0..n)
+        .map(|_| isolated(server))
+        .collect::<Result<Vec<_>>>()?;
     // Each try costs a few round trips; under thousands of commits a second most still match.
     for _ in 0..50 {
-        for conn in &mut conns {
-            conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-                .map_err(server.query_err("START TRANSACTION WITH CONSISTENT SNAPSHOT"))?;
-        }
-        let mut points = Vec::with_capacity(n);
-        for conn in &mut conns {
-            points.push(snapshot_point(server, conn)?);
-        }
+        let points = conns
+            .iter_mut()
+            .map(|conn| begin_snapshot(server, conn))
+            .collect::<Result<Vec<_>>>()?;
         match points.first().cloned().flatten() {
             Some(at) if points.iter().all(|p| p.as_ref() == Some(&at)) => {
                 return Ok(Some((at, conns)));
@@ -255,15 +245,19 @@ fn shared_snapshot(server: &Server, n: usize) -> Result<Option<(Coordinates, Vec
     Ok(None)
 }
 
-/// A connection in a new consistent-snapshot transaction, and the snapshot's binlog position.
-fn snapshot(server: &Server) -> Result<(mysql::Conn, Option<Coordinates>)> {
+/// A connection whose transactions read at REPEATABLE READ (what a consistent snapshot needs).
+fn isolated(server: &Server) -> Result<mysql::Conn> {
     let mut conn = server.connect()?;
     conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .map_err(server.query_err("setting the isolation level"))?;
+    Ok(conn)
+}
+
+/// Starts a consistent-snapshot transaction on `conn`; returns the snapshot's binlog position.
+fn begin_snapshot(server: &Server, conn: &mut mysql::Conn) -> Result<Option<Coordinates>> {
     conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         .map_err(server.query_err("START TRANSACTION WITH CONSISTENT SNAPSHOT"))?;
-    let at = snapshot_point(server, &mut conn)?;
-    Ok((conn, at))
+    snapshot_point(server, conn)
 }
 
 /// The binlog position of the connection's consistent snapshot.

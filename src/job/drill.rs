@@ -361,16 +361,7 @@ fn drill_physical(
             .prefix("dxbackup-binlogs-")
             .tempdir()?;
         let binlogs = dbarchive::extract(reader, snaps, &rest, tmp.path())?;
-        let r = replay::Replay {
-            server: &server,
-            flavor: crate::source::mysql::Flavor::MariaDb,
-            source_db: "",
-            into: "",
-            binlogs,
-            start_position: checks_at.position,
-            until: Until::Latest,
-        };
-        replay::apply(&r, |_| Ok(()))?;
+        sandbox.replay(binlogs, checks_at.position, &Until::Latest)?;
     }
     sandbox.shutdown()?;
     detail.push(format!(

@@ -238,3 +238,76 @@ fn figures_taken_while_commits_land_match_what_the_drill_restores() {
     let out = env.ok(&["drill", "db"]);
     assert!(out.stdout.contains("match the backup's figures"), "{out}");
 }
+
+/// Serves a physical restore of "db" to `t` in `dir`, returns `it_relay`'s tables and the
+/// restore's log, and stops the served server.
+fn restore_served(env: &Env, dir: &str, t: &str) -> (Vec<String>, String) {
+    let datadir = env.path(dir);
+    let out = env.ok(&[
+        "-v",
+        "--json",
+        "restore-db",
+        "db",
+        "--datadir",
+        datadir.to_str().unwrap(),
+        "--serve",
+        "--until",
+        t,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let port = v["physical"]["port"].as_u64().unwrap() as u16;
+    let pid = v["physical"]["pid"].as_u64().unwrap() as i32;
+    let tables = fingerprint_at(port, "it_relay");
+    // The restored server is no replica: the relay replay left no replication state.
+    let replica = sql_at(port, "SHOW SLAVE STATUS");
+    // SAFETY: the served server's pid, started by the restore for this test.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(replica, "", "the served server still has a replica set up");
+    (tables, out.stderr)
+}
+
+#[test]
+fn relay_log_replay_restores_what_the_client_replay_restores() {
+    if !require_tool("mariabackup") || !require_tool("mbstream") {
+        return;
+    }
+    let Some(db) = MariaDb::shared() else { return };
+    let _only_me = db.exclusive();
+    rich_schema(db, "it_relay");
+    let env = physical_env(db, "[\"it_relay\"]");
+    env.ok(&["backup"]);
+    // Across rotated files, DDL, a statement-logged update and a multi-row transaction; after
+    // the second, writes that must not come back.
+    let (t, at_t) = writes_around_a_second(
+        &env,
+        db,
+        "it_relay",
+        "INSERT INTO it_relay.orders(customer, amount, created) VALUES ('r1', 5, NOW(6));
+         FLUSH BINARY LOGS;
+         CREATE TABLE it_relay.late (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
+         INSERT INTO it_relay.late VALUES (1, 'a'), (2, 'b'), (3, 'c');
+         SET SESSION binlog_format = 'STATEMENT';
+         UPDATE it_relay.late SET v = CONCAT(v, '!') WHERE id >= 2;
+         SET SESSION binlog_format = 'ROW';
+         FLUSH BINARY LOGS;
+         START TRANSACTION;
+         UPDATE it_relay.orders SET note = 'in one transaction' WHERE id <= 3;
+         DELETE FROM it_relay.late WHERE id = 1;
+         COMMIT;",
+        "DROP TABLE it_relay.late; DELETE FROM it_relay.orders WHERE amount < 100000;",
+    );
+    assert!(
+        at_t.iter().any(|l| l.starts_with("late rows=2")),
+        "{at_t:?}"
+    );
+    let (relay, log) = restore_served(&env, "by-relay", &t);
+    assert!(log.contains("binlogs replayed as relay logs"), "{log}");
+    assert_eq!(relay, at_t, "relay replay exact at {t}");
+    env.set_env("DXBACKUP_BINLOG_APPLY", "client");
+    let (client, log) = restore_served(&env, "by-client", &t);
+    assert!(
+        log.contains("binlogs replayed through mariadb-binlog"),
+        "{log}"
+    );
+    assert_eq!(client, relay, "both replays give the same tables at {t}");
+}

@@ -15,8 +15,7 @@ use crate::job::Site;
 use crate::repo::{Reader, Snapshot};
 use crate::source::mysql::physical::restore::{self as phys, Access, Sandbox};
 use crate::source::mysql::physical::{Position, POSITION_FILE, STREAM_FILE};
-use crate::source::mysql::replay::{self, Chain, Replay, Until};
-use crate::source::mysql::Flavor;
+use crate::source::mysql::replay::{self, Chain, Until};
 
 /// Where a physical restore left its data directory.
 #[derive(Debug, Clone, Serialize)]
@@ -81,21 +80,8 @@ pub fn prepare_sandbox(
         .tempdir()?;
     let binlogs = dbarchive::extract(reader, snaps, &chain.binlogs, tmp.path())?;
     let sandbox = Sandbox::start(dir, run_dir, Access::Private)?;
-    if !binlogs.is_empty() {
-        let t = Instant::now();
-        let server = sandbox.server();
-        let r = Replay {
-            server: &server,
-            flavor: Flavor::MariaDb,
-            source_db: "",
-            into: "",
-            binlogs,
-            start_position: chain.full.binlog.as_ref().map_or(4, |c| c.position),
-            until: until.clone(),
-        };
-        replay::apply(&r, |_| Ok(()))?;
-        tracing::info!(secs = t.elapsed().as_secs_f64(), "binlogs replayed");
-    }
+    let start = chain.full.binlog.as_ref().map_or(4, |c| c.position);
+    sandbox.replay(binlogs, start, until)?;
     Ok(sandbox)
 }
 

@@ -11,6 +11,7 @@
 //! source: the copy's I/O (mariabackup reads every data file), a few seconds of backup locks
 //! at its end (DDL and, briefly, commits wait), and one read of every table for the figures.
 
+pub mod relay;
 pub mod restore;
 
 use std::io::Read;
@@ -222,11 +223,17 @@ fn shared_snapshot(server: &Server, n: usize) -> Result<Option<(Coordinates, Vec
     let mut conns = (0..n)
         .map(|_| isolated(server))
         .collect::<Result<Vec<_>>>()?;
-    // Each try costs a few round trips; under thousands of commits a second most still match.
-    for _ in 0..50 {
+    // The snapshots start back to back (one round trip apart) and their points are read only
+    // then, so a commit has the shortest window to land between two. Each try costs a few
+    // round trips; under thousands of commits a second most still match.
+    for _ in 0..200 {
+        for conn in &mut conns {
+            conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                .map_err(server.query_err("START TRANSACTION WITH CONSISTENT SNAPSHOT"))?;
+        }
         let points = conns
             .iter_mut()
-            .map(|conn| begin_snapshot(server, conn))
+            .map(|conn| snapshot_point(server, conn))
             .collect::<Result<Vec<_>>>()?;
         match points.first().cloned().flatten() {
             Some(at) if points.iter().all(|p| p.as_ref() == Some(&at)) => {

@@ -359,7 +359,7 @@ EOF
     cp "$DIR/s3.keys" "$newhome/keys"
     cp "$DIR/db-pw" "$newhome/dbpw"
     dbstep dxbackup recover env -i -C "$newhome" "PATH=$PATH" "HOME=$newhome" "TMPDIR=$TMPDIR" ${TZ:+"TZ=$TZ"} \
-        "$DX_BIN" --state-dir "$newhome/state" recover --from s3://bench-dr/dxbackup/etl-01 \
+        "$DX_BIN" --state-dir "$newhome/state" -v recover --from s3://bench-dr/dxbackup/etl-01 \
         --endpoint "$COPY_S3_ENDPOINT" --region us-east-1 --password-file pw --access-key-file keys \
         --until "$until" --datax-home "$DIR/new/opt-datax" --into-server "127.0.0.1:$PHYS_NEW_PORT" \
         --mysql-password-file dbpw
@@ -391,7 +391,7 @@ EOF
     # shellcheck disable=SC2016
     dbstep dxbackup recover-phys bash -c 'out=$1; shift; "$@" >"$out"' bash "$rec_json" \
         env -i -C "$newphome" "PATH=$PATH" "HOME=$newphome" "TMPDIR=$TMPDIR" ${TZ:+"TZ=$TZ"} \
-        "$DX_BIN" --state-dir "$newphome/state" --json recover --from s3://bench-dr/dxbackup/etl-02 \
+        "$DX_BIN" --state-dir "$newphome/state" -v --json recover --from s3://bench-dr/dxbackup/etl-02 \
         --endpoint "$COPY_S3_ENDPOINT" --region us-east-1 --password-file pw --access-key-file keys \
         --until "$until" --datax-home "$DIR/new/opt-datax-p" --mysql-datadir "$DIR/new/phys-datadir" --serve
     local rec_port=""

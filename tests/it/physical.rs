@@ -97,24 +97,12 @@ fn physical_full_restores_to_the_second_into_a_served_server_and_drills() {
     // Asked for a database, the restore says how a physical full is restored.
     let out = env.expect(2, &["restore-db", "db", "--into", "x"]);
     assert!(out.stderr.contains("--datadir"), "{out}");
-    let datadir = env.path("restored-data");
-    let out = env.ok(&[
-        "--json",
-        "restore-db",
-        "db",
-        "--datadir",
-        datadir.to_str().unwrap(),
-        "--serve",
-        "--until",
-        &t,
-    ]);
-    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let port = v["physical"]["port"].as_u64().unwrap() as u16;
-    let pid = v["physical"]["pid"].as_u64().unwrap() as i32;
-    let restored = fingerprint_at(port, "it_phys");
-    let objs = sql_at(port, "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='it_phys' UNION ALL SELECT CONCAT('TRIGGER ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='it_phys' UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='it_phys' UNION ALL SELECT CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='it_phys' ORDER BY 1");
-    // SAFETY: the served server's pid, started by the restore for this test.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let ((restored, objs), _) = restore_served(&env, "restored-data", &t, |port| {
+        (
+            fingerprint_at(port, "it_phys"),
+            sql_at(port, "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='it_phys' UNION ALL SELECT CONCAT('TRIGGER ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='it_phys' UNION ALL SELECT CONCAT('VIEW ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='it_phys' UNION ALL SELECT CONCAT('EVENT ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='it_phys' ORDER BY 1"),
+        )
+    });
     assert_eq!(restored, at_t, "exact at {t}");
     assert_eq!(objs, objects(db, "it_phys"));
 
@@ -239,9 +227,9 @@ fn figures_taken_while_commits_land_match_what_the_drill_restores() {
     assert!(out.stdout.contains("match the backup's figures"), "{out}");
 }
 
-/// Serves a physical restore of "db" to `t` in `dir`, returns `it_relay`'s tables and the
-/// restore's log, and stops the served server.
-fn restore_served(env: &Env, dir: &str, t: &str) -> (Vec<String>, String) {
+/// Serves a physical restore of "db" to `t` in `dir` (with `-v`), looks at the served server
+/// with `look(port)`, stops it, and returns what `look` saw and the restore's log.
+fn restore_served<T>(env: &Env, dir: &str, t: &str, look: impl FnOnce(u16) -> T) -> (T, String) {
     let datadir = env.path(dir);
     let out = env.ok(&[
         "-v",
@@ -257,13 +245,20 @@ fn restore_served(env: &Env, dir: &str, t: &str) -> (Vec<String>, String) {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let port = v["physical"]["port"].as_u64().unwrap() as u16;
     let pid = v["physical"]["pid"].as_u64().unwrap() as i32;
-    let tables = fingerprint_at(port, "it_relay");
-    // The restored server is no replica: the relay replay left no replication state.
-    let replica = sql_at(port, "SHOW SLAVE STATUS");
+    let seen = look(port);
     // SAFETY: the served server's pid, started by the restore for this test.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    assert_eq!(replica, "", "the served server still has a replica set up");
-    (tables, out.stderr)
+    (seen, out.stderr)
+}
+
+/// `it_relay`'s tables on a served restore, its replica setup (none expected: the relay replay
+/// keeps its replication files out of the data directory) and its GTID slave position.
+fn relay_tables(port: u16) -> (Vec<String>, String, String) {
+    (
+        fingerprint_at(port, "it_relay"),
+        sql_at(port, "SHOW SLAVE STATUS"),
+        sql_at(port, "SELECT @@GLOBAL.gtid_slave_pos"),
+    )
 }
 
 #[test]
@@ -300,14 +295,17 @@ fn relay_log_replay_restores_what_the_client_replay_restores() {
         at_t.iter().any(|l| l.starts_with("late rows=2")),
         "{at_t:?}"
     );
-    let (relay, log) = restore_served(&env, "by-relay", &t);
+    let ((relay, replica, relay_gtid), log) = restore_served(&env, "by-relay", &t, relay_tables);
     assert!(log.contains("binlogs replayed as relay logs"), "{log}");
+    assert_eq!(replica, "", "the served server still has a replica set up");
     assert_eq!(relay, at_t, "relay replay exact at {t}");
     env.set_env("DXBACKUP_BINLOG_APPLY", "client");
-    let (client, log) = restore_served(&env, "by-client", &t);
+    let ((client, _, client_gtid), log) = restore_served(&env, "by-client", &t, relay_tables);
     assert!(
         log.contains("binlogs replayed through mariadb-binlog"),
         "{log}"
     );
     assert_eq!(client, relay, "both replays give the same tables at {t}");
+    // The replay leaves the restored server's GTID slave position as the client path does.
+    assert_eq!(relay_gtid, client_gtid);
 }

@@ -7,12 +7,34 @@
 use serde::{Deserialize, Serialize};
 
 const MAGIC: &[u8; 4] = b"\xfebin";
-const HEADER: usize = 19;
-const STOP_EVENT: u8 = 3;
-const ROTATE_EVENT: u8 = 4;
-const FORMAT_DESCRIPTION_EVENT: u8 = 15;
-const MARIADB_GTID_EVENT: u8 = 162;
+pub(crate) const HEADER: usize = 19;
+pub(crate) const STOP_EVENT: u8 = 3;
+pub(crate) const ROTATE_EVENT: u8 = 4;
+pub(crate) const FORMAT_DESCRIPTION_EVENT: u8 = 15;
+pub(crate) const MARIADB_GTID_EVENT: u8 = 162;
 const MYSQL_GTID_EVENT: u8 = 33;
+
+/// The fields of a v4 event header that the archive and the replay read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// Unix seconds.
+    pub ts: u32,
+    pub kind: u8,
+    pub server: u32,
+    /// The whole event's length, header included.
+    pub len: usize,
+}
+
+/// Decodes the first `HEADER` bytes of an event.
+pub(crate) fn header(h: &[u8]) -> Header {
+    let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().expect("4 bytes"));
+    Header {
+        ts: u32_at(0),
+        kind: h[4],
+        server: u32_at(5),
+        len: u32_at(9) as usize,
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BinlogError {
@@ -97,11 +119,12 @@ pub fn scan_more(seg: &mut Segment, tail: &[u8]) {
     let data = tail;
     let mut pos = 0usize;
     while pos + HEADER <= data.len() {
-        let h = &data[pos..pos + HEADER];
-        let ts = u32::from_le_bytes(h[0..4].try_into().expect("4 bytes"));
-        let kind = h[4];
-        let server = u32::from_le_bytes(h[5..9].try_into().expect("4 bytes"));
-        let len = u32::from_le_bytes(h[9..13].try_into().expect("4 bytes")) as usize;
+        let Header {
+            ts,
+            kind,
+            server,
+            len,
+        } = header(&data[pos..pos + HEADER]);
         if len < HEADER || pos + len > data.len() {
             break;
         }

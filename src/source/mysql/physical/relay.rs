@@ -16,15 +16,24 @@ use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 
+use super::super::binlog::{
+    header, FORMAT_DESCRIPTION_EVENT, HEADER, MARIADB_GTID_EVENT, ROTATE_EVENT, STOP_EVENT,
+};
 use super::super::{MysqlError, Result, Server};
 use crate::source::mysql::chain::Until;
 
-/// Event kinds that lie between transactions, never inside one: stop, rotate, format
-/// description, binlog checkpoint, GTID list, start encryption.
-const BETWEEN: [u8; 6] = [3, 4, 15, 161, 163, 164];
-/// A MariaDB GTID event: every transaction (and every DDL) starts with one.
-const GTID: u8 = 162;
-const HEADER: usize = 19;
+const BINLOG_CHECKPOINT: u8 = 161;
+const GTID_LIST: u8 = 163;
+const START_ENCRYPTION: u8 = 164;
+/// Event kinds that lie between transactions, never inside one.
+const BETWEEN: [u8; 6] = [
+    STOP_EVENT,
+    ROTATE_EVENT,
+    FORMAT_DESCRIPTION_EVENT,
+    BINLOG_CHECKPOINT,
+    GTID_LIST,
+    START_ENCRYPTION,
+];
 /// The relay logs' base name in the sandbox's relay directory.
 pub const BASE: &str = "relay-bin";
 
@@ -80,7 +89,7 @@ impl Cutter {
     pub fn feed(&mut self, file: usize, ev: Event) -> Option<Cut> {
         let here = Cut { file, pos: ev.pos };
         let between = BETWEEN.contains(&ev.kind);
-        if ev.kind == GTID {
+        if ev.kind == MARIADB_GTID_EVENT {
             self.group = Some(here);
             self.last_group = Some(here);
         } else if between {
@@ -121,14 +130,15 @@ pub fn scan(path: &Path, from: u64, mut f: impl FnMut(Event) -> bool) -> Result<
     let mut h = [0u8; HEADER];
     while pos + HEADER as u64 <= size {
         r.read_exact(&mut h).map_err(io)?;
-        let len = u64::from(u32::from_le_bytes(h[9..13].try_into().expect("4 bytes")));
+        let head = header(&h);
+        let len = head.len as u64;
         if len < HEADER as u64 || pos + len > size {
             break;
         }
         let ev = Event {
             pos,
-            ts: u32::from_le_bytes(h[0..4].try_into().expect("4 bytes")),
-            kind: h[4],
+            ts: head.ts,
+            kind: head.kind,
         };
         if !f(ev) {
             break;
@@ -141,7 +151,7 @@ pub fn scan(path: &Path, from: u64, mut f: impl FnMut(Event) -> bool) -> Result<
 
 /// The stop rule of `until` for `names` (the binlog files, in order); `None` for a GTID, which
 /// the client path replays.
-pub fn stop_rule(until: &Until, names: &[String]) -> Option<Stop> {
+fn stop_rule(until: &Until, names: &[String]) -> Option<Stop> {
     Some(match until {
         Until::Latest => Stop::Latest,
         Until::Time(t) => Stop::After(*t),
@@ -168,15 +178,16 @@ pub struct Replayed {
 }
 
 /// Replays `binlogs` (extracted files named as on the source, in order) into the sandbox
-/// `server` whose relay logs live in `relay_dir`, from byte `start` of the first, as `stop`
-/// says. The files are moved into `relay_dir` (and cut there).
+/// `server` whose relay logs live in `relay_dir`, from byte `start` of the first, up to
+/// `until`. The files are moved into `relay_dir` (and cut there). `None`, with nothing
+/// touched, for a GTID bound: the client path replays it.
 pub fn replay(
     server: &Server,
     relay_dir: &Path,
     binlogs: &[PathBuf],
     start: u64,
-    stop: Stop,
-) -> Result<Replayed> {
+    until: &Until,
+) -> Result<Option<Replayed>> {
     let names: Vec<String> = binlogs
         .iter()
         .map(|p| {
@@ -184,6 +195,9 @@ pub fn replay(
                 .map_or_else(String::new, |n| n.to_string_lossy().into())
         })
         .collect();
+    let Some(stop) = stop_rule(until, &names) else {
+        return Ok(None);
+    };
     let mut cutter = Cutter::new(stop);
     let mut cut = None;
     for (i, path) in binlogs.iter().enumerate() {
@@ -197,11 +211,11 @@ pub fn replay(
     }
     let relay = place(relay_dir, binlogs, cut)?;
     if relay.is_empty() || (cut.is_some_and(|c| c.file == 0 && c.pos <= start)) {
-        return Ok(Replayed {
+        return Ok(Some(Replayed {
             files: 0,
             cut: cut.map(|c| (names[c.file].clone(), c.pos)),
             torn_tail: false,
-        });
+        }));
     }
     let kept = relay.len();
     let mut conn = server.connect()?;
@@ -210,7 +224,8 @@ pub fn replay(
         .map_err(server.query_err("reading gtid_slave_pos"))?
         .unwrap_or_default();
     let applied = run(server, &mut conn, start, kept);
-    // The sandbox is left as no replica at all, its GTID slave position as it was.
+    // The sandbox is left as no replica at all, its GTID slave position as it was. `run` has
+    // stopped the thread when it succeeded; the STOP here is for the paths where it failed.
     let cleaned = conn
         .query_drop("STOP SLAVE")
         .and_then(|()| conn.query_drop("RESET SLAVE ALL"))
@@ -231,11 +246,11 @@ pub fn replay(
             "the binlog replay stopped at {source} byte {pos}, short of the end of what was to be applied; nothing was served (set DXBACKUP_BINLOG_APPLY=client to replay through mariadb-binlog instead)"
         )));
     }
-    Ok(Replayed {
+    Ok(Some(Replayed {
         files: kept,
         cut: cut.map(|c| (names[c.file].clone(), c.pos)),
         torn_tail: torn,
-    })
+    }))
 }
 
 /// Moves the files into `dir` as relay logs `relay-bin.000001`... cut as `cut` says, and writes

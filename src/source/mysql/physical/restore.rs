@@ -225,22 +225,14 @@ impl Sandbox {
         if binlogs.is_empty() {
             return Ok(());
         }
-        let names: Vec<String> = binlogs
-            .iter()
-            .map(|p| {
-                p.file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into())
-            })
-            .collect();
         let client = std::env::var("DXBACKUP_BINLOG_APPLY").is_ok_and(|v| v == "client");
         let t = Instant::now();
         let server = self.server();
-        if let (Some(dir), Some(stop), false) = (
-            &self.relay_dir,
-            super::relay::stop_rule(until, &names),
-            client,
-        ) {
-            let done = super::relay::replay(&server, dir, &binlogs, start, stop)?;
+        let relay = match (&self.relay_dir, client) {
+            (Some(dir), false) => super::relay::replay(&server, dir, &binlogs, start, until)?,
+            _ => None,
+        };
+        if let Some(done) = relay {
             tracing::info!(
                 files = done.files,
                 cut = ?done.cut,

@@ -1,9 +1,9 @@
 use super::*;
 
-const FDE: u8 = 15;
-const ROTATE: u8 = 4;
-const CHECKPOINT: u8 = 161;
-const GTID_LIST: u8 = 163;
+const FDE: u8 = FORMAT_DESCRIPTION_EVENT;
+const ROTATE: u8 = ROTATE_EVENT;
+const GTID: u8 = MARIADB_GTID_EVENT;
+const CHECKPOINT: u8 = BINLOG_CHECKPOINT;
 const TABLE_MAP: u8 = 19;
 const WRITE_ROWS: u8 = 30;
 const XID: u8 = 16;

@@ -189,41 +189,31 @@ fn checks_on(
     tables: Vec<(String, String)>,
 ) -> Result<Vec<TableCheck>> {
     // (table index, checksum?) for every table: a count and a checksum each.
-    let jobs: Mutex<VecDeque<(usize, bool)>> = Mutex::new(
-        (0..tables.len())
-            .flat_map(|i| [(i, true), (i, false)])
-            .collect(),
-    );
+    let jobs: Vec<(usize, bool)> = (0..tables.len())
+        .flat_map(|i| [(i, true), (i, false)])
+        .collect();
     let rows = Mutex::new(vec![0u64; tables.len()]);
     let sums = Mutex::new(vec![None; tables.len()]);
-    std::thread::scope(|s| -> Result<()> {
-        let handles: Vec<_> = conns
-            .into_iter()
-            .map(|mut conn| {
-                let (jobs, rows, sums, tables) = (&jobs, &rows, &sums, &tables);
-                s.spawn(move || -> Result<()> {
-                    while let Some((i, is_checksum)) = jobs.lock().expect("jobs lock").pop_front() {
-                        let (db, table) = &tables[i];
-                        let name = format!("{}.{}", ident(db), ident(table));
-                        if is_checksum {
-                            let sum = checksum(server, &mut conn, &name)?;
-                            sums.lock().expect("sums lock")[i] = sum;
-                        } else {
-                            let n = count(server, &mut conn, &name)?;
-                            rows.lock().expect("rows lock")[i] = n;
-                        }
-                    }
-                    conn.query_drop("COMMIT")
-                        .map_err(server.query_err("COMMIT"))?;
-                    Ok(())
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().expect("a table check thread panicked")?;
-        }
-        Ok(())
-    })?;
+    spread(
+        conns,
+        jobs,
+        |conn, (i, is_checksum)| {
+            let (db, table) = &tables[i];
+            let name = format!("{}.{}", ident(db), ident(table));
+            if is_checksum {
+                let sum = checksum(server, conn, &name)?;
+                sums.lock().expect("sums lock")[i] = sum;
+            } else {
+                let n = count(server, conn, &name)?;
+                rows.lock().expect("rows lock")[i] = n;
+            }
+            Ok(())
+        },
+        |mut conn| {
+            conn.query_drop("COMMIT")
+                .map_err(server.query_err("COMMIT"))
+        },
+    )?;
     let (rows, sums) = (
         rows.into_inner().expect("rows lock"),
         sums.into_inner().expect("sums lock"),
@@ -242,9 +232,104 @@ fn checks_on(
     Ok(out)
 }
 
+/// Runs `jobs` in order on `workers` (each its own thread, taking the next job when it is
+/// free), then `finish` on each worker; the first error wins once every thread has stopped.
+fn spread<W: Send, J: Send>(
+    workers: Vec<W>,
+    jobs: Vec<J>,
+    work: impl Fn(&mut W, J) -> Result<()> + Sync,
+    finish: impl Fn(W) -> Result<()> + Sync,
+) -> Result<()> {
+    let queue = Mutex::new(VecDeque::from(jobs));
+    std::thread::scope(|s| {
+        let handles: Vec<_> = workers
+            .into_iter()
+            .map(|mut worker| {
+                let (queue, work, finish) = (&queue, &work, &finish);
+                s.spawn(move || -> Result<()> {
+                    loop {
+                        // In its own statement: as a `while let` scrutinee the guard would live
+                        // through the body, and the workers would run one job at a time.
+                        let next = queue.lock().expect("jobs lock").pop_front();
+                        let Some(job) = next else { break };
+                        work(&mut worker, job)?;
+                    }
+                    finish(worker)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a table check thread panicked"))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<()>>()
+    })
+}
+
 /// Figures that could not be computed: the dump is not trustworthy without them.
 pub(in crate::source::mysql) fn failed(reason: String) -> MysqlError {
     MysqlError::Invalid(format!(
         "cannot compute the table figures of the dump: {reason}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::spread;
+
+    /// Two workers are inside a job at the same moment: each job waits (up to 10 s) for the
+    /// other worker to arrive. Run one at a time, no job ever sees a second.
+    #[test]
+    fn workers_run_jobs_at_the_same_time() {
+        let inside = Mutex::new((0usize, 0usize)); // (now, most at once)
+        let changed = Condvar::new();
+        let seen_by: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+        spread(
+            vec![0usize, 1],
+            vec![(); 4],
+            |worker, ()| {
+                let mut g = inside.lock().unwrap();
+                g.0 += 1;
+                g.1 = g.1.max(g.0);
+                changed.notify_all();
+                let (mut g, _) = changed
+                    .wait_timeout_while(g, Duration::from_secs(10), |g| g.1 < 2)
+                    .unwrap();
+                g.0 -= 1;
+                seen_by.lock().unwrap().push(*worker);
+                Ok(())
+            },
+            |_| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(inside.lock().unwrap().1, 2, "the jobs ran one at a time");
+        assert_eq!(seen_by.lock().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_failed_job_is_the_result_and_finish_is_skipped_for_its_worker() {
+        let finished = Mutex::new(0);
+        let err = spread(
+            vec![()],
+            vec![1, 2, 3],
+            |_, j| {
+                if j == 2 {
+                    Err(crate::source::mysql::MysqlError::Invalid("job 2".into()))
+                } else {
+                    Ok(())
+                }
+            },
+            |_| {
+                *finished.lock().unwrap() += 1;
+                Ok(())
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("job 2"), "{err}");
+        assert_eq!(*finished.lock().unwrap(), 0);
+    }
 }

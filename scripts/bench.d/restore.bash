@@ -10,7 +10,9 @@ restore_usage() {
     cat <<'EOF'
   restore  TPC-H (tpchgen-cli) in a throwaway mariadbd, one dxbackup full (driver "dump");
            the same dump restored by zcat dump.gz | mariadb, dxbackup restore-db --jobs 1
-           and --jobs 2 (BENCH_JOBS); prints times and ratios to zcat | mariadb
+           and --jobs 2 (BENCH_JOBS), and a mydumper dump of the same database (2 threads,
+           gzip files, untimed) loaded by myloader -t 2; prints times and ratios to
+           zcat | mariadb
 
 environment (restore): BENCH_SF (1), BENCH_DIR (/tmp/dxbench-restore), BENCH_OUT
   (<dir>/results-restore.md), BENCH_PORT, BENCH_BUFFER_POOL (1G), BENCH_JOBS ("1 2"),
@@ -39,7 +41,8 @@ cmd_restore() {
     local jobs_list=${BENCH_JOBS:-1 2}
     [[ $SF =~ ^[0-9]*\.?[0-9]+$ ]] || die "BENCH_SF must be a positive number, got '$SF'"
     ensure_tools python3:python3 gzip:gzip zcat:gzip mariadbd:mariadb-server \
-        mariadb-install-db:mariadb-server mariadb:mariadb-client /usr/bin/time:time
+        mariadb-install-db:mariadb-server mariadb:mariadb-client /usr/bin/time:time \
+        mydumper:mydumper myloader:mydumper
 
     restore_dx_bin
     "$DX_BIN" restore-db --help 2>/dev/null | grep -q -- --jobs ||
@@ -105,6 +108,15 @@ EOF
         BROKEN[dxbackup]=$saved
         verify_db "dxbackup-j$j" restore "tpch_j$j"
     done
+
+    # mydumper's own format, as its users would restore it: dumped once (untimed, 2 threads,
+    # gzip per file like the seed's gzip), then myloader on 2 threads; binlog off by default
+    local myconn=(--defaults-file="$CNF" -h 127.0.0.1 -P "$PORT" -u bench)
+    setup_step myloader dump mydumper "${myconn[@]}" -B tpch -o "$DIR/dumps/mydumper" -t 2 \
+        -r 500000 -c -R -G -E -v 2
+    measure myloader restore myloader "${myconn[@]}" -d "$DIR/dumps/mydumper" -s tpch \
+        -B tpch_myloader -t 2 -v 2
+    verify_db myloader restore tpch_myloader
 
     # --- report: seconds and the ratio to zcat | mariadb of this same run
     local zsecs table

@@ -323,9 +323,22 @@ impl Catalog {
         CatalogError::of(&self.path, source)
     }
 
+    /// A write transaction that takes the write lock at once. A deferred one that reads first
+    /// and writes later fails with SQLITE_BUSY at once (no busy wait) when another process
+    /// wrote in between, which is what a daemon, an archiver and a backup sharing one state
+    /// directory do.
+    fn write_tx(&self) -> Result<rusqlite::Transaction<'_>> {
+        rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Brings the schema up to date. The version is read under the write lock: two processes
+    /// opening a new catalog together (an archiver and a backup started at once) would
+    /// otherwise both run the first migration, and the second would fail on "table runs
+    /// already exists".
     fn migrate(&self) -> Result<()> {
-        let version: i64 = self
-            .conn
+        let tx = self.write_tx()?;
+        let version: i64 = tx
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.sql(e))?;
         let known = MIGRATIONS.len() as i64;
@@ -336,14 +349,15 @@ impl Catalog {
                 known,
             });
         }
+        if version == known {
+            return Ok(());
+        }
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
             tx.execute_batch(m).map_err(|e| self.sql(e))?;
             tx.pragma_update(None, "user_version", i as i64 + 1)
                 .map_err(|e| self.sql(e))?;
-            tx.commit().map_err(|e| self.sql(e))?;
         }
-        Ok(())
+        tx.commit().map_err(|e| self.sql(e))
     }
 
     /// Runs left `running` by a process that no longer exists were killed: say so.

@@ -152,7 +152,7 @@ impl Catalog {
 
     /// Replaces the open findings by `now_open`, keeping the `since` of those that stay.
     pub fn set_open_findings(&self, now_open: &[OpenFinding]) -> Result<()> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+        let tx = self.write_tx()?;
         let keys: Vec<&str> = now_open.iter().map(|f| f.key.as_str()).collect();
         for old in self.open_findings()? {
             if !keys.contains(&old.key.as_str()) {

@@ -22,7 +22,7 @@ const COLUMNS: &str = "id, time_ms, host, source, kind, tags, paths, description
 impl Catalog {
     /// Replaces what `repository` was last seen to hold by `snaps`.
     pub fn replace_observed_snapshots(&self, repository: &str, snaps: &[Snapshot]) -> Result<()> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.sql(e))?;
+        let tx = self.write_tx()?;
         tx.execute(
             "DELETE FROM observed_snapshots WHERE repository = ?1",
             [repository],

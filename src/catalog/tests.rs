@@ -49,3 +49,65 @@ fn newer_schema_is_refused() {
     let err = Catalog::open(dir.path()).err().unwrap();
     assert!(err.to_string().contains("upgrade dxbackup"), "{err}");
 }
+
+/// The child side of `processes_opening_a_new_catalog_together_all_succeed`: set only in the
+/// processes that test starts.
+const CONCURRENT_DIR: &str = "DXBACKUP_TEST_CATALOG_DIR";
+
+/// An archiver and a backup started together on a new state directory both create and
+/// migrate the catalog: each process must get a working catalog, not "table runs already
+/// exists" or "database is locked". Processes, not threads: that is how it happens, and
+/// SQLite's locks between processes are what is tested.
+#[test]
+fn processes_opening_a_new_catalog_together_all_succeed() {
+    if let Ok(dir) = std::env::var(CONCURRENT_DIR) {
+        let dir = PathBuf::from(dir);
+        for i in 0..3 {
+            let cat = Catalog::open(&dir).unwrap();
+            let id = cat.start_run("backup", Some("db"), Some("main")).unwrap();
+            cat.set_meta("k", &i.to_string()).unwrap();
+            let end = RunEnd {
+                status: RunStatus::Ok,
+                snapshot_id: None,
+                error: None,
+                duration: Duration::from_millis(1),
+                metrics: None,
+            };
+            cat.finish_run(id, &end).unwrap();
+        }
+        return;
+    }
+    let me = std::env::current_exe().unwrap();
+    let name = "catalog::tests::processes_opening_a_new_catalog_together_all_succeed";
+    for round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                std::process::Command::new(&me)
+                    .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+                    .env(CONCURRENT_DIR, dir.path())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let failed: Vec<String> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .filter(|o| !o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "round {round}:\n{}",
+            failed.join("\n---\n")
+        );
+        let cat = Catalog::open(dir.path()).unwrap();
+        assert_eq!(
+            cat.runs(None, None, 100).unwrap().len(),
+            18,
+            "round {round}"
+        );
+    }
+}

@@ -122,20 +122,43 @@ fn source_with_a_gap(env: &Env, db: &MariaDb) {
     }
     archiver.kill().unwrap();
     archiver.wait().unwrap();
+    // The victim holds bytes the chain from the full needs. Not simply a part in the middle of
+    // a file: the archiver starts at the beginning of the server's current file, and on a slow
+    // machine its first parts can end before the full's position, where losing one is no gap.
     let out = env.ok(&["snapshots", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let victim = v
-        .as_array()
-        .unwrap()
+    let snaps = v.as_array().unwrap();
+    let described = |s: &serde_json::Value| -> serde_json::Value {
+        serde_json::from_str(s["description"].as_str().unwrap_or_default()).unwrap_or_default()
+    };
+    let full = snaps
+        .iter()
+        .map(described)
+        .find(|d| d["binlog"]["position"].is_u64())
+        .expect("the full's binlog coordinates");
+    let (full_file, full_pos) = (
+        full["binlog"]["file"].as_str().unwrap().to_string(),
+        full["binlog"]["position"].as_u64().unwrap(),
+    );
+    let victim = snaps
         .iter()
         .filter(|s| s["kind"] == "binlog")
-        .find(|s| {
-            let d: serde_json::Value =
-                serde_json::from_str(s["description"].as_str().unwrap()).unwrap();
-            d["parts"][0]["offset"].as_u64().unwrap_or(0) > 0
+        .filter(|s| {
+            described(s)["parts"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    let file = p["file"].as_str().unwrap_or_default();
+                    let end = p["offset"].as_u64().unwrap_or(0) + p["len"].as_u64().unwrap_or(0);
+                    file > full_file.as_str() || (file == full_file && end > full_pos)
+                })
+            })
+        })
+        .min_by_key(|s| {
+            let first = &described(s)["parts"][0];
+            let file = first["file"].as_str().unwrap_or_default().to_string();
+            (file, first["offset"].as_u64().unwrap_or(0))
         })
         .and_then(|s| s["id"].as_str())
-        .expect("a part in the middle of a binlog file")
+        .expect("a part after the full")
         .to_string();
     restic(env, &["forget", &victim]);
 }

@@ -193,6 +193,23 @@ EOF
     record_size mariabackup backup "$DIR/dumps/full.mbstream.zst"
     rm -rf "$DIR/mb-scratch"
     [[ -z ${BROKEN[dxbackup]:-} ]] || die "dxbackup's physical backup failed (see $LOGDIR/dxbackup-backup.log)"
+    # 1b. the same source with figures = "drill" (the copy alone; drills take the figures),
+    # into its own repository so that nothing is deduplicated against step 1
+    cat >"$DIR/physd.toml" <<EOF
+[repository.bench]
+url = "$DIR/physd-repo"
+password-file = "$DIR/pw"
+
+[source.phys]
+$src_mysql
+driver = "mariabackup"
+binlog = true
+figures = "drill"
+EOF
+    local dxd=(env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$DX_BIN" -c "$DIR/physd.toml" --state-dir "$DIR/physd-state")
+    setup_step dxbackup init-drill "${dxd[@]}" init
+    dbstep dxbackup backup-drill "${dxd[@]}" -v backup phys
+    [[ $KEEP == 1 ]] || rm -rf "$DIR/physd-repo" "$DIR/physd-state"
 
     # --- 2. physical restore until the server answers
     log "physical restores"
@@ -471,6 +488,7 @@ print(p["port"], p["pid"])' "$rec_json" 2>/dev/null) || true
             print "| step | dxbackup | by hand | x by hand (dxbackup / by hand) | rows check (dxbackup; by hand) | bar |"
             print "|---|---|---|---:|---|---|"
             printf "| 1. physical full | %s | %s | %s | - | dxbackup <= 1.3x: %s |\n", cell(D SUBSEP "backup"), cell(M SUBSEP "backup"), ratio(D SUBSEP "backup", M SUBSEP "backup"), rel(D SUBSEP "backup", M SUBSEP "backup", 1.3)
+            printf "| 1b. physical full, figures = \"drill\" (the copy alone) | %s | %s | %s | - | dxbackup <= 1.3x: %s |\n", cell(D SUBSEP "backup-drill"), cell(M SUBSEP "backup"), ratio(D SUBSEP "backup-drill", M SUBSEP "backup"), rel(D SUBSEP "backup-drill", M SUBSEP "backup", 1.3)
             printf "| size | %.1f MB (repository) | %.1f MB (.mbstream.zst) | %s | - | - |\n", z[D SUBSEP "backup"] / 1048576, z[M SUBSEP "backup"] / 1048576, (z[M SUBSEP "backup"] > 0) ? sprintf("%.2f", z[D SUBSEP "backup"] / z[M SUBSEP "backup"]) : "-"
             printf "| 2. physical restore, until the server answers | %s | %s | %s | %s; %s | <= 15 s: %s |\n", cell(D SUBSEP "restore"), cell(M SUBSEP "restore"), ratio(D SUBSEP "restore", M SUBSEP "restore"), v[D SUBSEP "restore"], v[M SUBSEP "restore"], abs(D SUBSEP "restore", 15)
             printf "| 4. recover from S3, physical full (DataX home + server + binlogs to a second, served) vs zcat \\| mariadb | %s | %s | %s | %s, DataX home %s; %s | <= 60 s: %s |\n", cell(D SUBSEP "recover-phys"), cell(Z SUBSEP "recover"), ratio(D SUBSEP "recover-phys", Z SUBSEP "recover"), v[D SUBSEP "recover-phys"], v[D SUBSEP "recover-phys-datax"], v[Z SUBSEP "recover"], abs(D SUBSEP "recover-phys", 60)
@@ -497,6 +515,7 @@ print(p["port"], p["pid"])' "$rec_json" 2>/dev/null) || true
         echo
         echo "1. \`dxbackup backup phys\` (\`driver = \"mariabackup\"\`: the stream into the repository, then every table's row count and \`CHECKSUM TABLE\` for drills)"
         echo "   vs \`mariabackup --defaults-file=CNF --backup --stream=mbstream --target-dir=DIR | zstd -3 -T2 > full.mbstream.zst\`"
+        echo "1b. the same \`dxbackup backup phys\` with \`figures = \"drill\"\` (and \`binlog = true\`) into its own repository: the stream alone, the figures left to drills"
         echo "2. \`dxbackup restore-db phys --datadir DIR --serve\` (extract, prepare, a throwaway mariadbd, no binlogs archived for this source)"
         echo "   vs \`zstd -dc full.mbstream.zst | mbstream -x -C DIR; mariabackup --prepare --target-dir=DIR; mariadbd --datadir=DIR --skip-log-bin --innodb-buffer-pool-size=256M &\`"
         echo "   until \`SELECT 1\` answers (dxbackup's served server has the same settings); both checked by the row counts of the 8 tables"

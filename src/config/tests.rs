@@ -115,6 +115,18 @@ fn syntax_errors_have_line_and_column() {
     "repository.a.path-style"
 )]
 #[case::timeout_on_local("[repository.a]\nurl=\"/a\"\ntimeout=\"5s\"\n", "repository.a.timeout")]
+#[case::figures_on_a_dump(
+    "[source.s]\nkind=\"mysql\"\nhost=\"127.0.0.1\"\nuser=\"u\"\nfigures=\"drill\"\nbinlog=true\n",
+    "source.s.figures"
+)]
+#[case::figures_at_drill_without_binlogs(
+    "[source.s]\nkind=\"mysql\"\nhost=\"127.0.0.1\"\nuser=\"u\"\ndriver=\"mariabackup\"\nfigures=\"drill\"\n",
+    "source.s.figures"
+)]
+#[case::figures_on_files(
+    "[source.s]\nkind=\"files\"\nroot=\"/d\"\nfigures=\"backup\"\n",
+    "source.s.figures"
+)]
 fn validation_rules(#[case] text: &str, #[case] key: &str) {
     let c = parse(text).unwrap();
     let problems = validate(&c);

@@ -79,6 +79,7 @@ fn files_source(key: &str, src: &SourceConfig, problems: &mut Vec<Problem>) {
         ("password-env", src.password_env.is_some()),
         ("databases", src.databases.is_some()),
         ("driver", src.driver.is_some()),
+        ("figures", src.figures.is_some()),
         ("binlog", src.binlog.is_some()),
         ("binlog-flush", src.binlog_flush.is_some()),
         ("restore-server", src.restore_server.is_some()),
@@ -105,6 +106,24 @@ fn mysql_source(key: &str, src: &SourceConfig, problems: &mut Vec<Problem>) {
                 "driver = \"mariabackup\" copies the server's data files, so dxbackup must run on the database host",
             )
             .hint("connect through socket = \"...\" or host = \"127.0.0.1\" on that host, or use driver = \"dump\" from here"),
+        );
+    }
+    if src.figures.is_some() && src.driver != Some(super::Driver::Mariabackup) {
+        problems.push(
+            Problem::new(
+                format!("{key}.figures"),
+                "is for physical fulls only: dump and mydumper fulls count their tables in the dump's own snapshot",
+            )
+            .hint("remove it, or set driver = \"mariabackup\""),
+        );
+    }
+    if src.figures == Some(super::FiguresAt::Drill) && src.binlog != Some(true) {
+        problems.push(
+            Problem::new(
+                format!("{key}.figures"),
+                "figures = \"drill\" needs the binlog archive: the drill replays it up to where it takes the figures",
+            )
+            .hint("set binlog = true, or figures = \"backup\""),
         );
     }
     if src.password_file.is_some() && src.password_env.is_some() {

@@ -4,6 +4,9 @@
 //! every table's row count and `CHECKSUM TABLE` must equal the manifest's; then the binlog chain
 //! is replayed on top, which must succeed; the scratch database is dropped. files: the latest
 //! snapshot is restored into a temp folder and every file compared with the repository's bytes.
+//! A physical full is prepared in a throwaway server and compared at the figures' binlog point:
+//! the backup's own figures, or with `figures = "drill"` the source's, taken by the drill in a
+//! consistent snapshot once the archive reaches that point.
 //! The measured time is the RTO recorded in the catalog.
 
 use std::time::Instant;
@@ -175,16 +178,35 @@ fn drill_mysql(
         .mysql
         .context("the full's manifest has no table figures")?;
     if physical::is_physical(full) {
-        return drill_physical(
-            &reader,
-            &snaps,
-            &fulls,
-            &cover,
-            &chain,
-            &info.tables,
-            full,
-            detail,
-        );
+        let pos = physical::position(&reader, full)?;
+        if pos.checks_at.is_none() && info.tables.is_empty() {
+            // figures = "drill": the backup stored none; take them from the source now.
+            let (at, taken, snaps) = figures_now(site, repo, name, src, &pos.databases)?;
+            // The archive grew while it was waited for: an index that knows its new parts.
+            let reader = repo.reader()?;
+            let (fulls, cover) = (
+                dbarchive::fulls(&snaps, name),
+                dbarchive::coverage(&snaps, name),
+            );
+            let chain = replay::plan(&fulls, &cover, &Until::Latest)?;
+            let look = Figures {
+                at,
+                tables: &taken,
+                taken_now: true,
+            };
+            return drill_physical(&reader, &snaps, &fulls, &cover, &chain, &look, &pos, detail);
+        }
+        let at = pos
+            .checks_at
+            .clone()
+            .or(pos.binlog.clone())
+            .context("the physical full records no binlog position to compare at")?;
+        let look = Figures {
+            at,
+            tables: &info.tables,
+            taken_now: false,
+        };
+        return drill_physical(&reader, &snaps, &fulls, &cover, &chain, &look, &pos, detail);
     }
     let stamp = jiff::Timestamp::now().as_second();
     let tmp = tempfile::Builder::new()
@@ -249,7 +271,7 @@ fn compare(
         match got.iter().find(|g| g.table == t.table) {
             Some(g) if g.rows == t.rows && g.checksum == t.checksum => compared += 1,
             Some(g) => bail!(
-                "table {db}.{}: restored {} rows checksum {:?}, backup recorded {} rows checksum {:?}",
+                "table {db}.{}: restored {} rows checksum {:?}, the figures say {} rows checksum {:?}",
                 t.table,
                 g.rows,
                 g.checksum,
@@ -298,6 +320,59 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// What a physical drill compares with: table figures and the binlog point they were taken at.
+struct Figures<'a> {
+    at: crate::source::mysql::dump::Coordinates,
+    tables: &'a [dump::TableCheck],
+    /// Taken from the source by this drill (`figures = "drill"`), not stored with the backup.
+    taken_now: bool,
+}
+
+/// `figures = "drill"`: the source's table figures now, in one consistent snapshot at a known
+/// binlog point, and the repository's snapshots once the archive reaches that point (the
+/// running archiver stores it within its flush interval; waited for, bounded).
+fn figures_now(
+    site: &Site,
+    repo: &Repo,
+    name: &str,
+    src: &SourceConfig,
+    databases: &[String],
+) -> anyhow::Result<(
+    dump::Coordinates,
+    Vec<dump::TableCheck>,
+    Vec<crate::repo::Snapshot>,
+)> {
+    let server = site.mysql_server(name, src, false)?;
+    let (at, tables) = crate::source::mysql::physical::checks_in_snapshot(&server, databases)
+        .context("taking the table figures from the source (figures = \"drill\")")?;
+    let at = at.context(
+        "binary logging is off on the source: a drill with figures = \"drill\" replays the binlogs up to the figures' point",
+    )?;
+    let until = Until::Position(at.clone());
+    let patience = src.binlog_flush() * 3 + std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + patience;
+    loop {
+        let snaps = repo.snapshots()?;
+        let planned = replay::plan(
+            &dbarchive::fulls(&snaps, name),
+            &dbarchive::coverage(&snaps, name),
+            &until,
+        );
+        match planned {
+            Ok(_) => return Ok((at, tables, snaps)),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "the figures were taken on the source at {}:{}, and after {}s the binlog archive does not reach it: is `dxbackup binlog {name}` (or the daemon) running?",
+                    at.file,
+                    at.position,
+                    patience.as_secs()
+                )))
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(500)),
+        }
+    }
+}
+
 /// A physical full: restored into a scratch data directory under a private throwaway server,
 /// the binlogs replayed up to where the figures were taken and compared table by table, then
 /// the rest of the chain replayed on top; everything removed after.
@@ -308,16 +383,12 @@ fn drill_physical(
     fulls: &[chain::FullRef],
     cover: &chain::Coverage,
     latest: &chain::Chain,
-    expected: &[dump::TableCheck],
-    full: &crate::repo::Snapshot,
+    figures: &Figures<'_>,
+    pos: &crate::source::mysql::physical::Position,
     detail: &mut Vec<String>,
 ) -> anyhow::Result<String> {
-    let pos = physical::position(reader, full)?;
-    let checks_at = pos
-        .checks_at
-        .clone()
-        .or(pos.binlog.clone())
-        .context("the physical full records no binlog position to compare at")?;
+    let checks_at = &figures.at;
+    let expected = figures.tables;
     let until = Until::Position(checks_at.clone());
     let to_checks = replay::plan(fulls, cover, &until).with_context(|| {
         format!(
@@ -365,8 +436,13 @@ fn drill_physical(
     }
     sandbox.shutdown()?;
     detail.push(format!(
-        "physical full {} prepared and served in a throwaway server; {compared} tables match the backup's figures (rows and CHECKSUM TABLE) at {}:{}; {} binlog file(s) replayed",
+        "physical full {} prepared and served in a throwaway server; {compared} tables match {} (rows and CHECKSUM TABLE) at {}:{}; {} binlog file(s) replayed",
         latest.full.short(),
+        if figures.taken_now {
+            "the source's figures taken by this drill"
+        } else {
+            "the backup's figures"
+        },
         checks_at.file,
         checks_at.position,
         latest.binlogs.len()

@@ -92,7 +92,8 @@ fn backup_physical(
     server: &Server,
     databases: &crate::config::Databases,
 ) -> anyhow::Result<BackupResult> {
-    let (running, streams) = physical::start(server, databases)?;
+    let figures = src.figures.unwrap_or_default() == crate::config::FiguresAt::Backup;
+    let (running, streams) = physical::start(server, databases, figures)?;
     let mut m = manifest(site, name, "mysql-full", src);
     m.mysql = Some(dump::DumpInfo {
         at: jiff::Timestamp::now().as_second(),

@@ -227,6 +227,68 @@ fn figures_taken_while_commits_land_match_what_the_drill_restores() {
     assert!(out.stdout.contains("match the backup's figures"), "{out}");
 }
 
+/// `figures = "drill"`: the backup is the copy alone (no second read of every table); the
+/// drill takes the source's figures at that moment, restores the copy, replays the archive up
+/// to the figures' point and compares. With no archiver storing that point it fails, saying so.
+#[test]
+fn figures_taken_by_the_drill_compare_the_copy_and_its_chain_with_the_source() {
+    if !require_tool("mariabackup") || !require_tool("mbstream") {
+        return;
+    }
+    let Some(db) = MariaDb::shared() else { return };
+    let _only_me = db.exclusive();
+    rich_schema(db, "it_physdrill");
+    let env = Env::new();
+    fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
+    let source = db.source_toml("db", "[\"it_physdrill\"]", &env.path("dbpw"));
+    env.write_sources(&format!(
+        "{source}driver = \"mariabackup\"\nbinlog = true\nfigures = \"drill\"\n"
+    ));
+    env.ok(&["init"]);
+    let mut archiver = crate::mysql::spawn_archiver(&env);
+    let out = env.ok(&["-v", "backup"]);
+    assert!(out.stdout.contains("db: snapshot"), "{out}");
+    assert!(
+        !out.stderr.contains("table figures on"),
+        "figures taken: {out}"
+    );
+    let snaps: serde_json::Value =
+        serde_json::from_str(&env.ok(&["snapshots", "--json"]).stdout).unwrap();
+    let full = snaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "mysql-full")
+        .and_then(|s| s["id"].as_str())
+        .expect("the full")
+        .to_string();
+    let position = crate::util::restic(&env, &["dump", &full, "/mysql/db/position.json"]).stdout;
+    let p: serde_json::Value = serde_json::from_str(&position).unwrap();
+    assert!(
+        p["binlog"]["file"].is_string() && p["checks_at"].is_null(),
+        "{position}"
+    );
+
+    // What the drill compares now differs from the copy: only the replay makes them equal.
+    db.sql("INSERT INTO it_physdrill.orders(customer, amount, created) VALUES ('after-full', 7, NOW(6)); UPDATE it_physdrill.orders SET note = 'after' WHERE id = 1; DELETE FROM it_physdrill.orders WHERE id = 2;");
+    let out = env.ok(&["drill", "db"]);
+    assert!(
+        out.stdout
+            .contains("match the source's figures taken by this drill"),
+        "{out}"
+    );
+
+    archiver.kill().unwrap();
+    archiver.wait().unwrap();
+    db.sql("INSERT INTO it_physdrill.orders(customer, amount, created) VALUES ('unarchived', 8, NOW(6));");
+    let out = env.run(&["drill", "db"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stdout.contains("does not reach it") || out.stderr.contains("does not reach it"),
+        "{out}"
+    );
+}
+
 /// Serves a physical restore of "db" to `t` in `dir` (with `-v`), looks at the served server
 /// with `look(port)`, stops it, and returns what `look` saw and the restore's log.
 fn restore_served<T>(env: &Env, dir: &str, t: &str, look: impl FnOnce(u16) -> T) -> (T, String) {

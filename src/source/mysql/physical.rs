@@ -10,6 +10,8 @@
 //! replays the archived binlogs up to those coordinates, and compares. What it costs the
 //! source: the copy's I/O (mariabackup reads every data file), a few seconds of backup locks
 //! at its end (DDL and, briefly, commits wait), and one read of every table for the figures.
+//! With `figures = "drill"` the backup is the copy alone and each drill takes the figures
+//! (the same read of every table, at drill time, off the backup's clock).
 
 pub mod relay;
 pub mod restore;
@@ -73,8 +75,13 @@ pub struct CopyStreams {
 }
 
 /// Starts mariabackup; `databases` names what the figures cover (the copy is the whole
-/// server: a physical backup cannot leave databases out and stay restorable alone).
-pub fn start(server: &Server, databases: &Databases) -> Result<(RunningCopy, CopyStreams)> {
+/// server: a physical backup cannot leave databases out and stay restorable alone). Without
+/// `figures` the copy is stored with none (`checks_at` unset, no tables): drills take them.
+pub fn start(
+    server: &Server,
+    databases: &Databases,
+    take_figures: bool,
+) -> Result<(RunningCopy, CopyStreams)> {
     let mut conn = server.connect()?;
     let (_, version) = server.flavor(&mut conn)?;
     let dbs = resolve_databases(server, &mut conn, databases)?;
@@ -130,7 +137,8 @@ pub fn start(server: &Server, databases: &Databases) -> Result<(RunningCopy, Cop
         let (shared, server) = (shared.clone(), server.clone());
         move |which: usize| -> std::io::Result<Vec<u8>> {
             let f = figures.get_or_init(|| {
-                after_copy(&shared, &child, &lsn, &server, &dbs).map_err(|e| e.to_string())
+                after_copy(&shared, &child, &lsn, &server, &dbs, take_figures)
+                    .map_err(|e| e.to_string())
             });
             match f {
                 Ok((position, tables)) => Ok(if which == 0 {
@@ -164,6 +172,7 @@ fn after_copy(
     lsn: &Path,
     server: &Server,
     dbs: &[String],
+    figures: bool,
 ) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
     let status = child.lock().expect("child lock").wait()?;
     let mut s = shared.lock().expect("shared lock");
@@ -179,7 +188,11 @@ fn after_copy(
     s.position.binlog = binlog;
     s.position.gtid = gtid;
     drop(s);
-    let (checks_at, tables) = checks_in_snapshot(server, dbs).map_err(std::io::Error::other)?;
+    let (checks_at, tables) = if figures {
+        checks_in_snapshot(server, dbs).map_err(std::io::Error::other)?
+    } else {
+        (None, vec![])
+    };
     let mut s = shared.lock().expect("shared lock");
     s.position.checks_at = checks_at;
     let position = serde_json::to_vec_pretty(&s.position).map_err(std::io::Error::other)?;
@@ -191,7 +204,7 @@ fn after_copy(
 /// that snapshot (MariaDB's `binlog_snapshot_*` status). On several connections when their
 /// snapshots can be shown to be one: the figures read every row, and on one connection the
 /// server's other cores wait (on SF 1 this pass is most of the backup's time after the copy).
-fn checks_in_snapshot(
+pub fn checks_in_snapshot(
     server: &Server,
     dbs: &[String],
 ) -> Result<(Option<Coordinates>, Vec<TableCheck>)> {

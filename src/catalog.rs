@@ -308,8 +308,20 @@ impl Catalog {
         let conn = Connection::open(&path).map_err(sql)?;
         space::keep_wal_files(&conn).map_err(sql)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
+        // Switching a new database to WAL needs it to itself, and SQLite does not busy-wait
+        // for that: another process opening it at the same moment gets SQLITE_BUSY at once.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => break r.map_err(sql)?,
+            }
+        }
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
         let cat = Self { conn, path };

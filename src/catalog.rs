@@ -344,16 +344,17 @@ impl Catalog {
             .map_err(|e| self.sql(e))
     }
 
-    /// Brings the schema up to date. The version is read under the write lock: two processes
-    /// opening a new catalog together (an archiver and a backup started at once) would
-    /// otherwise both run the first migration, and the second would fail on "table runs
-    /// already exists".
+    /// Brings the schema up to date. An up-to-date catalog (every open but the first) takes no
+    /// lock. Otherwise the version is read again under the write lock: two processes opening
+    /// a new catalog together (an archiver and a backup started at once) would both run the
+    /// first migration, and the second would fail on "table runs already exists".
     fn migrate(&self) -> Result<()> {
-        let tx = self.write_tx()?;
-        let version: i64 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.sql(e))?;
         let known = MIGRATIONS.len() as i64;
+        if self.schema_version(&self.conn)? == known {
+            return Ok(());
+        }
+        let tx = self.write_tx()?;
+        let version = self.schema_version(&tx)?;
         if version > known {
             return Err(CatalogError::TooNew {
                 path: self.path.clone(),
@@ -361,15 +362,17 @@ impl Catalog {
                 known,
             });
         }
-        if version == known {
-            return Ok(());
-        }
         for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(m).map_err(|e| self.sql(e))?;
             tx.pragma_update(None, "user_version", i as i64 + 1)
                 .map_err(|e| self.sql(e))?;
         }
         tx.commit().map_err(|e| self.sql(e))
+    }
+
+    fn schema_version(&self, conn: &Connection) -> Result<i64> {
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.sql(e))
     }
 
     /// Runs left `running` by a process that no longer exists were killed: say so.

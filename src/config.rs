@@ -241,7 +241,8 @@ pub enum Driver {
 #[serde(rename_all = "kebab-case")]
 pub enum FiguresAt {
     /// Right after the copy, stored with the backup: drills compare without the source, but
-    /// the backup reads every table once more (on SF 1, 2 cores: about 2x the copy alone).
+    /// the backup reads every table once more (TPC-H SF 1, 2 cores: 10.5 s against 6.9 s for
+    /// the copy alone).
     #[default]
     Backup,
     /// By each drill, on the source at that moment, the copy restored and the archived

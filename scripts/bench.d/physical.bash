@@ -195,17 +195,8 @@ EOF
     [[ -z ${BROKEN[dxbackup]:-} ]] || die "dxbackup's physical backup failed (see $LOGDIR/dxbackup-backup.log)"
     # 1b. the same source with figures = "drill" (the copy alone; drills take the figures),
     # into its own repository so that nothing is deduplicated against step 1
-    cat >"$DIR/physd.toml" <<EOF
-[repository.bench]
-url = "$DIR/physd-repo"
-password-file = "$DIR/pw"
-
-[source.phys]
-$src_mysql
-driver = "mariabackup"
-binlog = true
-figures = "drill"
-EOF
+    sed -e "s#^url = \"$DIR/phys-repo\"#url = \"$DIR/physd-repo\"#" \
+        -e 's#^driver = "mariabackup"#&\nbinlog = true\nfigures = "drill"#' "$DIR/phys.toml" >"$DIR/physd.toml"
     local dxd=(env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$DX_BIN" -c "$DIR/physd.toml" --state-dir "$DIR/physd-state")
     setup_step dxbackup init-drill "${dxd[@]}" init
     dbstep dxbackup backup-drill "${dxd[@]}" -v backup phys

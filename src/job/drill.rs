@@ -179,34 +179,33 @@ fn drill_mysql(
         .context("the full's manifest has no table figures")?;
     if physical::is_physical(full) {
         let pos = physical::position(&reader, full)?;
-        if pos.checks_at.is_none() && info.tables.is_empty() {
-            // figures = "drill": the backup stored none; take them from the source now.
-            let (at, taken, snaps) = figures_now(site, repo, name, src, &pos.databases)?;
-            // The archive grew while it was waited for: an index that knows its new parts.
-            let reader = repo.reader()?;
-            let (fulls, cover) = (
-                dbarchive::fulls(&snaps, name),
-                dbarchive::coverage(&snaps, name),
-            );
-            let chain = replay::plan(&fulls, &cover, &Until::Latest)?;
-            let look = Figures {
+        if pos.checks_at.is_some() || !info.tables.is_empty() {
+            let at = pos
+                .checks_at
+                .clone()
+                .or(pos.binlog.clone())
+                .context("the physical full records no binlog position to compare at")?;
+            let figures = Figures {
                 at,
-                tables: &taken,
-                taken_now: true,
+                tables: info.tables,
+                taken_now: false,
             };
-            return drill_physical(&reader, &snaps, &fulls, &cover, &chain, &look, &pos, detail);
+            return drill_physical(
+                &reader, &snaps, &fulls, &cover, &chain, &figures, &pos, detail,
+            );
         }
-        let at = pos
-            .checks_at
-            .clone()
-            .or(pos.binlog.clone())
-            .context("the physical full records no binlog position to compare at")?;
-        let look = Figures {
-            at,
-            tables: &info.tables,
-            taken_now: false,
-        };
-        return drill_physical(&reader, &snaps, &fulls, &cover, &chain, &look, &pos, detail);
+        // figures = "drill": the backup stored none; take them from the source now.
+        let (figures, snaps) = figures_now(site, repo, name, src, &pos.databases)?;
+        let (fulls, cover) = (
+            dbarchive::fulls(&snaps, name),
+            dbarchive::coverage(&snaps, name),
+        );
+        let chain = replay::plan(&fulls, &cover, &Until::Latest)?;
+        // The archive grew while it was waited for: an index that knows its new parts.
+        let reader = repo.reader()?;
+        return drill_physical(
+            &reader, &snaps, &fulls, &cover, &chain, &figures, &pos, detail,
+        );
     }
     let stamp = jiff::Timestamp::now().as_second();
     let tmp = tempfile::Builder::new()
@@ -321,9 +320,9 @@ fn sanitize(s: &str) -> String {
 }
 
 /// What a physical drill compares with: table figures and the binlog point they were taken at.
-struct Figures<'a> {
-    at: crate::source::mysql::dump::Coordinates,
-    tables: &'a [dump::TableCheck],
+struct Figures {
+    at: dump::Coordinates,
+    tables: Vec<dump::TableCheck>,
     /// Taken from the source by this drill (`figures = "drill"`), not stored with the backup.
     taken_now: bool,
 }
@@ -337,11 +336,7 @@ fn figures_now(
     name: &str,
     src: &SourceConfig,
     databases: &[String],
-) -> anyhow::Result<(
-    dump::Coordinates,
-    Vec<dump::TableCheck>,
-    Vec<crate::repo::Snapshot>,
-)> {
+) -> anyhow::Result<(Figures, Vec<crate::repo::Snapshot>)> {
     let server = site.mysql_server(name, src, false)?;
     let (at, tables) = crate::source::mysql::physical::checks_in_snapshot(&server, databases)
         .context("taking the table figures from the source (figures = \"drill\")")?;
@@ -359,7 +354,14 @@ fn figures_now(
             &until,
         );
         match planned {
-            Ok(_) => return Ok((at, tables, snaps)),
+            Ok(_) => {
+                let figures = Figures {
+                    at,
+                    tables,
+                    taken_now: true,
+                };
+                return Ok((figures, snaps));
+            }
             Err(e) if Instant::now() >= deadline => {
                 return Err(anyhow::Error::new(e).context(format!(
                     "the figures were taken on the source at {}:{}, and after {}s the binlog archive does not reach it: is `dxbackup binlog {name}` (or the daemon) running?",
@@ -383,12 +385,12 @@ fn drill_physical(
     fulls: &[chain::FullRef],
     cover: &chain::Coverage,
     latest: &chain::Chain,
-    figures: &Figures<'_>,
+    figures: &Figures,
     pos: &crate::source::mysql::physical::Position,
     detail: &mut Vec<String>,
 ) -> anyhow::Result<String> {
     let checks_at = &figures.at;
-    let expected = figures.tables;
+    let expected = &figures.tables;
     let until = Until::Position(checks_at.clone());
     let to_checks = replay::plan(fulls, cover, &until).with_context(|| {
         format!(

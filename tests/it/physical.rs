@@ -10,13 +10,14 @@ use crate::mysql::{objects, rich_schema, writes_around_a_second};
 use crate::services::{MariaDb, USER, USER_PASSWORD};
 use crate::util::{require_tool, Env};
 
-/// A `mariabackup` source "db" whose figures cover `databases` (a TOML list).
-fn physical_env(db: &MariaDb, databases: &str) -> Env {
+/// A `mariabackup` source "db" whose figures cover `databases` (a TOML list), with the
+/// source's `extra` lines.
+fn physical_env(db: &MariaDb, databases: &str, extra: &str) -> Env {
     let env = Env::new();
     fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
     let source = db.source_toml("db", databases, &env.path("dbpw"));
     env.write_sources(&format!(
-        "{source}driver = \"mariabackup\"\nbinlog = true\n"
+        "{source}driver = \"mariabackup\"\nbinlog = true\n{extra}"
     ));
     env.ok(&["init"]);
     env
@@ -52,14 +53,16 @@ pub(crate) fn fingerprint_at(port: u16, db: &str) -> Vec<String> {
         .collect()
 }
 
-fn fulls(env: &Env) -> usize {
+/// The ids of the fulls in the repository.
+fn fulls(env: &Env) -> Vec<String> {
     let out = env.ok(&["snapshots", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     v.as_array()
         .unwrap()
         .iter()
         .filter(|s| s["kind"] == "mysql-full")
-        .count()
+        .filter_map(|s| s["id"].as_str().map(String::from))
+        .collect()
 }
 
 #[test]
@@ -71,7 +74,7 @@ fn physical_full_restores_to_the_second_into_a_served_server_and_drills() {
     // mariabackup copies the whole server: no other test's DDL in the middle of it.
     let _only_me = db.exclusive();
     rich_schema(db, "it_phys");
-    let env = physical_env(db, "[\"it_phys\"]");
+    let env = physical_env(db, "[\"it_phys\"]", "");
     let out = env.ok(&["backup"]);
     assert!(out.stdout.contains("db: snapshot"), "{out}");
     let position = crate::util::file_via_restic(&env, "/mysql/db/position.json");
@@ -119,7 +122,7 @@ fn a_killed_mariabackup_leaves_no_snapshot() {
     let Some(db) = MariaDb::shared() else { return };
     let _only_me = db.exclusive();
     rich_schema(db, "it_phys");
-    let env = physical_env(db, "[\"it_phys\"]");
+    let env = physical_env(db, "[\"it_phys\"]", "");
     let before = fulls(&env);
     let backup = env
         .cmd(&["backup"])
@@ -167,7 +170,7 @@ fn figures_taken_while_commits_land_match_what_the_drill_restores() {
     let Some(db) = MariaDb::shared() else { return };
     let _only_me = db.exclusive();
     db.sql("CREATE DATABASE IF NOT EXISTS it_physload; DROP TABLE IF EXISTS it_physload.t; CREATE TABLE it_physload.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40), at DATETIME(6)) ENGINE=InnoDB; INSERT INTO it_physload.t(v, at) VALUES ('seed', NOW(6));");
-    let env = physical_env(db, "[\"it_physload\"]");
+    let env = physical_env(db, "[\"it_physload\"]", "");
     let mut archiver = crate::mysql::spawn_archiver(&env);
     // Three client sessions committing single-row inserts back to back, for as long as the
     // backup runs: commits land between any two snapshots not proven one.
@@ -238,13 +241,7 @@ fn figures_taken_by_the_drill_compare_the_copy_and_its_chain_with_the_source() {
     let Some(db) = MariaDb::shared() else { return };
     let _only_me = db.exclusive();
     rich_schema(db, "it_physdrill");
-    let env = Env::new();
-    fs::write(env.path("dbpw"), format!("{USER_PASSWORD}\n")).unwrap();
-    let source = db.source_toml("db", "[\"it_physdrill\"]", &env.path("dbpw"));
-    env.write_sources(&format!(
-        "{source}driver = \"mariabackup\"\nbinlog = true\nfigures = \"drill\"\n"
-    ));
-    env.ok(&["init"]);
+    let env = physical_env(db, "[\"it_physdrill\"]", "figures = \"drill\"\n");
     let mut archiver = crate::mysql::spawn_archiver(&env);
     let out = env.ok(&["-v", "backup"]);
     assert!(out.stdout.contains("db: snapshot"), "{out}");
@@ -252,17 +249,8 @@ fn figures_taken_by_the_drill_compare_the_copy_and_its_chain_with_the_source() {
         !out.stderr.contains("table figures on"),
         "figures taken: {out}"
     );
-    let snaps: serde_json::Value =
-        serde_json::from_str(&env.ok(&["snapshots", "--json"]).stdout).unwrap();
-    let full = snaps
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "mysql-full")
-        .and_then(|s| s["id"].as_str())
-        .expect("the full")
-        .to_string();
-    let position = crate::util::restic(&env, &["dump", &full, "/mysql/db/position.json"]).stdout;
+    let full = &fulls(&env)[0];
+    let position = crate::util::restic(&env, &["dump", full, "/mysql/db/position.json"]).stdout;
     let p: serde_json::Value = serde_json::from_str(&position).unwrap();
     assert!(
         p["binlog"]["file"].is_string() && p["checks_at"].is_null(),
@@ -331,7 +319,7 @@ fn relay_log_replay_restores_what_the_client_replay_restores() {
     let Some(db) = MariaDb::shared() else { return };
     let _only_me = db.exclusive();
     rich_schema(db, "it_relay");
-    let env = physical_env(db, "[\"it_relay\"]");
+    let env = physical_env(db, "[\"it_relay\"]", "");
     env.ok(&["backup"]);
     // Across rotated files, DDL, a statement-logged update and a multi-row transaction; after
     // the second, writes that must not come back.

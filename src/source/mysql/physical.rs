@@ -172,7 +172,7 @@ fn after_copy(
     lsn: &Path,
     server: &Server,
     dbs: &[String],
-    figures: bool,
+    take_figures: bool,
 ) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
     let status = child.lock().expect("child lock").wait()?;
     let mut s = shared.lock().expect("shared lock");
@@ -188,7 +188,7 @@ fn after_copy(
     s.position.binlog = binlog;
     s.position.gtid = gtid;
     drop(s);
-    let (checks_at, tables) = if figures {
+    let (checks_at, tables) = if take_figures {
         checks_in_snapshot(server, dbs).map_err(std::io::Error::other)?
     } else {
         (None, vec![])
